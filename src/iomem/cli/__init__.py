@@ -1,0 +1,1 @@
+"""The ``iomem`` command."""

@@ -1,0 +1,25 @@
+"""The ``iomem`` command line: views of a simulated kernel, the demo, the VM lab."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# Command groups that live with their component: "module:attribute".
+_SUBCOMMANDS: list[str] = []
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="iomem")
+def cli() -> None:
+    """Linux memory-mapped I/O in Python."""
+
+
+for _spec in _SUBCOMMANDS:
+    _mod, _attr = _spec.split(":")
+    cli.add_command(getattr(importlib.import_module(_mod), _attr))
+
+
+def main() -> None:
+    cli(prog_name="iomem")

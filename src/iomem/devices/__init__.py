@@ -1,0 +1,1 @@
+"""Device models: register files that behave like the hardware."""
