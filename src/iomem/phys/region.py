@@ -140,7 +140,8 @@ class Region:
             if self.ops is None:
                 raise ValueError(f"region '{self.name}': an io region needs ops (a device model)")
         else:
-            raise ValueError(f"region '{self.name}': kind must be ram, rom or io, not {self.kind!r}")
+            raise ValueError(
+                f"region '{self.name}': kind must be ram, rom or io, not {self.kind!r}")
 
     @property
     def end(self) -> int:
