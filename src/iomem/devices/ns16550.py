@@ -45,6 +45,7 @@ MSR_DCTS, MSR_DDSR, MSR_TERI, MSR_DDCD, MSR_CTS, MSR_DSR, MSR_RI, MSR_DCD = (
     1 << i for i in range(8))
 
 _RX_TRIGGER = (1, 4, 8, 14)
+_WLEN = {0: "bits5", 1: "bits6", 2: "bits7", 3: "bits8"}
 FIFO_DEPTH = 16
 
 
@@ -64,7 +65,7 @@ def ns16550_map(reg_shift: int = 0, reg_io_width: int = 1) -> RegisterMap:
         reg(IIR, "IIR_FCR", [Field("NOINT", 0), Field("IID", 1, 3),
                              Field("FIFOS", 6, 2)], reset=IIR_NONE,
             desc="interrupt identification (read) / FIFO control (write)"),
-        reg(LCR, "LCR", [Field("WLS", 0, 2, values={0: "5bit", 1: "6bit", 2: "7bit", 3: "8bit"}),
+        reg(LCR, "LCR", [Field("WLS", 0, 2, values=_WLEN),
                          Field("STB", 2), Field("PEN", 3), Field("EPS", 4), Field("STICK", 5),
                          Field("BREAK", 6), Field("DLAB", 7)], desc="line control"),
         reg(MCR, "MCR", [Field("DTR", 0), Field("RTS", 1), Field("OUT1", 2), Field("OUT2", 3),

@@ -37,7 +37,7 @@ def sp804_registers() -> list[Register]:
             Register(f"{t}Value", base + 0x04, access="ro", reset=0xFFFFFFFF,
                      description="current count"),
             Register(f"{t}Control", base + 0x08, [
-                Field("OneShot", 0), Field("TimerSize", 1, values={0: "16bit", 1: "32bit"}),
+                Field("OneShot", 0), Field("TimerSize", 1, values={0: "bits16", 1: "bits32"}),
                 Field("TimerPre", 2, 2, values={0: "div1", 1: "div16", 2: "div256"}),
                 Field("IntEnable", 5), Field("TimerMode", 6, values={0: "free", 1: "periodic"}),
                 Field("TimerEn", 7)], reset=0x20, description="control"),

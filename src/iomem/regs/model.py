@@ -111,6 +111,10 @@ class Field:
         if self.access is not None and not isinstance(self.access, Access):
             object.__setattr__(self, "access", Access.parse(self.access))
         object.__setattr__(self, "values", dict(self.values))
+        for v, n in self.values.items():
+            if not isinstance(n, str) or not n.isidentifier():
+                raise ValueError(f"field {self.name}: value name {n!r} for {v} is not an "
+                                 "identifier")
         if self.reset is not None and not 0 <= self.reset <= self.max:
             raise ValueError(f"field {self.name}: reset {self.reset:#x} does not fit "
                              f"{self.width} bit(s)")

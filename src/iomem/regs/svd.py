@@ -176,7 +176,8 @@ def to_svd(regmap: RegisterMap, *, base: int | None = None, device: str = "iomem
             continue
         re_ = ET.SubElement(regs_el, "register")
         _sub(re_, "name", r.name)
-        _sub(re_, "description", r.description or r.name)
+        if r.description:
+            _sub(re_, "description", r.description)
         _sub(re_, "addressOffset", r.offset)
         _sub(re_, "size", str(r.width))
         acc, mwv, ra = _access_out(r.access)
