@@ -9,8 +9,8 @@ A pin configured as output (GPIODIR = 1) drives the latched data value; an
 input pin reads what the outside drives (:meth:`PL061.set_input`).
 Interrupts (one output, GPIOINTR) are edge- (GPIOIS = 0: rising or
 falling per GPIOIEV, or both with GPIOIBE) or level-sensitive (GPIOIS = 1:
-high or low per GPIOIEV; the raw status stays set while the level holds,
-even across GPIOIC).  Edges are detected on input pins.
+high or low per GPIOIEV; the raw status follows the level, so GPIOIC does
+not clear it while the level holds).  Edges are detected on input pins.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ class PL061(PrimeCell):
         falling = changed & ~pins
         edges = changed & ibe | rising & ~ibe & iev | falling & ~ibe & ~iev
         levels = is_ & ~(pins ^ iev) & 0xFF
-        r["RIS"] = r["RIS"] | edges | levels
+        # edge bits latch until GPIOIC; level bits follow the pin
+        r["RIS"] = ((r["RIS"] | edges) & ~is_ & 0xFF) | levels
         self._last_pins = pins
         driven = self.outputs
         diff = driven ^ self._last_driven
