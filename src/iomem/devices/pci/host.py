@@ -292,13 +292,20 @@ class PciHost:
     # -- interrupts -------------------------------------------------------------------------
 
     def change_irq_level(self, slot: int, pin: int, change: int) -> None:
-        """A root-bus INTx pin changed: count asserters per routed line, drive the line."""
+        """A root-bus INTx pin changed (+1/-1): count asserters per routed line and
+        drive the machine interrupt it is routed to."""
         line = self.map_irq(slot, pin)
-        count = self._intx_count.get(line, 0) + change
-        self._intx_count[line] = count
+        self._intx_count[line] = self._intx_count.get(line, 0) + change
         irq = self.intx_irqs[line] if 0 <= line < len(self.intx_irqs) else None
-        if irq is not None:
-            self.machine.irq(irq).set(count > 0)
+        if irq is None:
+            return
+        # several routed lines may share one interrupt (PIRQC and PIRQD both on 11 on
+        # pc): the interrupt is their OR.  A line is up while its count is non-zero,
+        # as in QEMU's pci_bus_change_irq_level -- a count QEMU's byte-wide INTx-disable
+        # quirk can drive negative (see PciFunction.config_write).
+        level = any(c != 0 for ln, c in self._intx_count.items()
+                    if 0 <= ln < len(self.intx_irqs) and self.intx_irqs[ln] == irq)
+        self.machine.irq(irq).set(level)
 
     def irq_for(self, function: PciFunction, pin: int | None = None) -> int | None:
         """The machine interrupt a function's INTx pin reaches (pins 1-4; default its own)."""
