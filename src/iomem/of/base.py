@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 _INT_MAX = 0x7FFFFFFF
 
 
-class DtError(Exception):
+class DtError(ValueError):
     """A device tree that cannot be loaded or a property that cannot be read."""
 
 

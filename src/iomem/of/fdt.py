@@ -105,8 +105,10 @@ def load_dtb(data: bytes, source: str = "<bytes>") -> DeviceTree:
                 kids.append((sub, child))
                 sub = fdt.next_subnode(sub, quiet=(libfdt.NOTFOUND,))
             stack.extend(reversed(kids))
-        rsv = [tuple(int(x) for x in fdt.get_mem_rsv(i)[1:])
-               for i in range(fdt.num_mem_rsv())]
+        rsv: list[tuple[int, int]] = []
+        for i in range(fdt.num_mem_rsv()):
+            address, size = (int(x) for x in fdt.get_mem_rsv(i)[-2:])  # [address, size]
+            rsv.append((address, size))
         cpuid = fdt.boot_cpuid_phys()
     except libfdt.FdtException as exc:
         raise DtError(f"{source}: malformed device tree blob: "
@@ -114,7 +116,7 @@ def load_dtb(data: bytes, source: str = "<bytes>") -> DeviceTree:
     except UnicodeDecodeError as exc:
         raise DtError(f"{source}: malformed device tree blob: a node name is not text") from exc
     totalsize = struct.unpack_from(">I", data, 4)[0]
-    return DeviceTree(root, mem_rsvmap=rsv, boot_cpuid_phys=cpuid,  # type: ignore[arg-type]
+    return DeviceTree(root, mem_rsvmap=rsv, boot_cpuid_phys=cpuid,
                       source=source, blob=bytes(data[:totalsize]))
 
 

@@ -357,6 +357,7 @@ def of_account_nodes(tree: DeviceTree, state: PopulateState | None = None
         state = PopulateState()
         of_platform_default_populate_init(tree, state=state)
     out: dict[DeviceNode, str] = {tree.root: "root"}
+    created = {d.node for d in state.devices}
     memory = {r.node for r in of_memory_ranges(tree)}
     reserved = tree.find_node_by_path("/reserved-memory")
     for node in tree.nodes():
@@ -366,7 +367,12 @@ def of_account_nodes(tree: DeviceTree, state: PopulateState | None = None
         if node in memory:
             out[node] = "memory (System RAM)"
         elif reserved is not None and (node is reserved or node.parent is reserved):
-            out[node] = reason if reason and "device" in reason else "reserved-memory"
+            if reason and "device" in reason:
+                out[node] = reason
+            elif node.is_available():
+                out[node] = "reserved-memory"
+            else:
+                out[node] = f"reserved-memory, status \"{node.status}\" (ignored)"
         elif node.device_type == "memory" and node.parent is tree.root:
             out[node] = "memory node without usable ranges" if node.is_available() \
                 else f"memory, status \"{node.status}\""
@@ -375,6 +381,9 @@ def of_account_nodes(tree: DeviceTree, state: PopulateState | None = None
         elif node in state.populated:
             out[node] = "set up early by its irqchip/clock driver"
         else:
-            out[node] = f"below {node.parent.path if node.parent else '/'}, which is not a bus: " \
-                        "not populated"
+            parent = node.parent if node.parent is not None else tree.root
+            if parent in created:
+                out[node] = f"below {parent.path}, which is not a bus: left to its driver"
+            else:
+                out[node] = f"below {parent.path}, which got no device: not populated"
     return out
