@@ -26,7 +26,7 @@ class Regs:
 
 def pc(policy: str = IGNORE) -> tuple[Machine, PciHost]:
     m = Machine("pc", arch="x86_64", bus_error_policy=policy)
-    m.add_ram("ram", 0, 64 << 20)
+    m.add_ram("ram", 0, 1 << 20)
     return m, PciHost.i440fx(m)
 
 
@@ -191,14 +191,14 @@ def test_bar_address_rules_follow_qemu():
 
 def test_ram_wins_over_a_bar_placed_on_it():
     m, host = pc()
-    m.memory.write(0x100000, 4, 0xCAFEF00D)
+    m.memory.write(0x80000, 4, 0xCAFEF00D)
     fn = PciFunction("d")
     fn.add_bar(0, 0x1000, ops=Regs().ops)
     host.plug(fn, 5)
-    fn.config_write(R.PCI_BASE_ADDRESS_0, 4, 0x100000)
+    fn.config_write(R.PCI_BASE_ADDRESS_0, 4, 0x80000)
     fn.config_write(R.PCI_COMMAND, 2, R.PCI_COMMAND_MEMORY)
     assert fn.bars[0].visible
-    assert m.memory.read(0x100000, 4) == 0xCAFEF00D
+    assert m.memory.read(0x80000, 4) == 0xCAFEF00D
 
 
 def test_io_bar_in_port_space():

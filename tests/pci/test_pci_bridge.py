@@ -8,7 +8,7 @@ from iomem.phys import IGNORE, AccessRules
 
 def setup():
     m = Machine("pc", arch="x86_64", bus_error_policy=IGNORE)
-    m.add_ram("ram", 0, 64 << 20)
+    m.add_ram("ram", 0, 1 << 20)
     host = PciHost.i440fx(m)
     bridge = host.plug(PciBridge(), 5)
     return m, host, bridge
