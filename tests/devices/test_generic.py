@@ -143,3 +143,26 @@ def test_primecells_declare_apb_rules(cls) -> None:
     assert dev.rules.valid_sizes == {1, 2, 4} and dev.rules.implemented == {4}
     assert not dev.rules.unaligned and dev.rules.endian == "little"
     assert "arm,primecell" in dev.compatible
+
+
+def test_models_from_device_tree_properties() -> None:
+    from iomem.devices import model_from_dt
+    from iomem.devices.primecell import read_ids
+
+    uart = model_from_dt(["snps,dw-apb-uart", "ns16550a"],
+                         {"reg-shift": [2], "reg-io-width": b"\x00\x00\x00\x04",
+                          "clock-frequency": 24_000_000, "big-endian": True},
+                         name="serial@1c28000", size=0x400)
+    assert isinstance(uart, NS16550) and uart.name == "serial@1c28000"
+    assert (uart.reg_shift, uart.reg_io_width, uart.clock_hz, uart.size) == (2, 4, 24_000_000,
+                                                                             0x400)
+    assert uart.rules.endian == "big"
+    pl011 = model_from_dt(["arm,pl011", "arm,primecell"],
+                          {"arm,primecell-periphid": 0x00241011})
+    assert read_ids(pl011.read) == (0x00241011, 0xB105F00D)
+    assert isinstance(model_from_dt("arm,sp804", {"clock-frequency": [32768]}), SP804)
+    assert model_from_dt(["mmio-sram"], {}, size=0x2000).size == 0x2000
+    assert model_from_dt(["syscon"], {"big-endian": b""}).rules.endian == "big"
+    assert model_from_dt(["vendor,unknown"], {}) is None
+    with pytest.raises(ValueError, match="32-bit cells"):
+        model_from_dt("ns16550a", {"reg-shift": b"\x02"})

@@ -9,7 +9,8 @@ their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .base import MmioDevice
 
@@ -46,6 +47,24 @@ def model_for_compatible(compat: str | Iterable[str]) -> type[MmioDevice] | None
     return None
 
 
+def model_from_dt(compat: str | Iterable[str], props: Mapping[str, Any] | None = None, *,
+                  name: str | None = None, size: int | None = None) -> MmioDevice | None:
+    """A model instance for a device-tree node, or None when no model serves it.
+
+    ``props`` are the node's properties (ints, cell lists or raw bytes; see
+    :mod:`iomem.devices.dtprops`) and ``size`` the size of its first ``reg``
+    entry; each model reads what it understands (``reg-shift``,
+    ``clock-frequency``, ``big-endian``, ``arm,primecell-periphid``, ...).
+    """
+    cls = model_for_compatible(compat)
+    if cls is None:
+        return None
+    make = getattr(cls, "from_dt", None)
+    if make is None:
+        return cls(name)
+    return make(props or {}, name=name, size=size)
+
+
 def registered_models() -> dict[str, type[MmioDevice]]:
     """compatible string -> model class, for listings."""
     return dict(_REGISTRY)
@@ -61,6 +80,7 @@ from .sp804 import SP804  # noqa: E402
 for _cls in (PL011, PL061, PL031, SP804, NS16550, Syscon, Sram):
     register_model(_cls)
 
-__all__ = ["MmioDevice", "register_model", "model_for_compatible", "registered_models",
+__all__ = ["MmioDevice", "register_model", "model_for_compatible", "model_from_dt",
+           "registered_models",
            "GENERIC_COMPATIBLES", "PL011", "PL061", "PL031", "SP804", "NS16550", "Syscon",
            "Ram", "Rom", "Sram", "Unmodelled"]

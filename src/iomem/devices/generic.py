@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..phys import BIG, LITTLE, AccessRules, Region
 from ..regs import RegisterFile, RegisterMap
 from .base import MmioDevice
+from .dtprops import Props, prop_bool
 
 log = logging.getLogger("iomem.devices")
 
@@ -83,6 +84,11 @@ class Sram(Memory):
     def reset(self) -> None:
         pass
 
+    @classmethod
+    def from_dt(cls, props: Props, *, name: str | None = None,
+                size: int | None = None) -> Sram:
+        return cls(size or 0x10000, name)
+
 
 class Rom(Memory):
     """Read-only memory: writes are ignored (and counted, since a driver that
@@ -127,6 +133,11 @@ class Syscon(MmioDevice):
                 raise ValueError(f"syscon reset value at {off:#x}: not a register offset")
         self.words: dict[int, int] = {}
         self.reset()
+
+    @classmethod
+    def from_dt(cls, props: Props, *, name: str | None = None,
+                size: int | None = None) -> Syscon:
+        return cls(name, size=size or 0x1000, big_endian=prop_bool(props, "big-endian"))
 
     def reset(self) -> None:
         self.words = dict(self.reset_values)

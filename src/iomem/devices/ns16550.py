@@ -31,6 +31,7 @@ from ..machine import Timer
 from ..phys import BIG, LITTLE, AccessRules
 from ..regs import Field, Register, RegisterMap
 from .base import MmioDevice
+from .dtprops import Props, prop_bool, prop_int
 from .serial import BREAK, SerialCore
 
 RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR = range(8)
@@ -111,6 +112,16 @@ class NS16550(SerialCore, MmioDevice):
         self._timeout_timer: Timer | None = None
         self._modem_in = 0  # MSR bits 4-7 driven from outside
         self.reset()
+
+    @classmethod
+    def from_dt(cls, props: Props, *, name: str | None = None,
+                size: int | None = None) -> NS16550:
+        """A model for a device-tree node (reg-shift, reg-io-width, clock-frequency,
+        big-endian); ``size`` is the node's reg size."""
+        return cls(name, reg_shift=prop_int(props, "reg-shift", 0) or 0,
+                   reg_io_width=prop_int(props, "reg-io-width", 1) or 1,
+                   clock_hz=prop_int(props, "clock-frequency", 1_843_200) or 1_843_200,
+                   big_endian=prop_bool(props, "big-endian"), size=size)
 
     def reset(self) -> None:
         self._serial_reset()

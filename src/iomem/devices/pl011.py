@@ -29,9 +29,11 @@ What is modelled, and how:
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from ..machine import Timer
 from ..regs import Field, Register
+from .dtprops import Props, prop_int
 from .primecell import PrimeCell
 from .serial import BREAK, SerialCore
 
@@ -129,6 +131,11 @@ class PL011(SerialCore, PrimeCell):
         self.tx_overflow = 0  # characters written to a full transmit FIFO (lost)
         self.rx_dropped = 0  # characters that arrived with the receiver disabled
         self.reset()
+
+    @classmethod
+    def dt_params(cls, props: Props) -> dict[str, Any]:
+        hz = prop_int(props, "clock-frequency")
+        return {"clock_hz": hz} if hz else {}
 
     def reset(self) -> None:
         self._serial_reset()

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ..phys import AccessRules
 from ..regs import Register, RegisterFile, RegisterMap
 from .base import MmioDevice
+from .dtprops import Props, prop_int
 
 CELL_ID = 0xB105F00D
 PERIPHID_OFFSET = 0xFE0
@@ -83,8 +85,28 @@ class PrimeCell(MmioDevice):
                    on_write: Mapping[str, Callable[[int], None]] | None = None) -> RegisterFile:
         regmap = RegisterMap(name, [*registers, *id_registers(self.periphid, self.cellid,
                                                               self.size)], size=self.size)
-        return RegisterFile(regmap, on_read=on_read, on_write=on_write,
+        hooks = dict(on_read or {})
+        for i in range(4):  # read live, so a device tree's arm,primecell-periphid applies
+            hooks[f"PeriphID{i}"] = lambda i=i: (self.periphid >> (8 * i)) & 0xFF
+            hooks[f"PCellID{i}"] = lambda i=i: (self.cellid >> (8 * i)) & 0xFF
+        return RegisterFile(regmap, on_read=hooks, on_write=on_write,
                             on_unmapped=self._bad_access)
+
+    @classmethod
+    def dt_params(cls, props: Props) -> dict[str, Any]:
+        """Constructor keywords from device-tree properties (none by default)."""
+        return {}
+
+    @classmethod
+    def from_dt(cls, props: Props, *, name: str | None = None,
+                size: int | None = None) -> PrimeCell:
+        """A model for a device-tree node; ``arm,primecell-periphid`` overrides the
+        ID the bus reads, as it does for Linux's AMBA bus."""
+        dev = cls(name, **cls.dt_params(props))
+        pid = prop_int(props, "arm,primecell-periphid")
+        if pid is not None:
+            dev.periphid = pid
+        return dev
 
     def _bad_access(self, offset: int, size: int, is_write: bool, value: int) -> None:
         self.bad_accesses.append((offset, size, is_write, value))

@@ -19,8 +19,11 @@ with one interrupt wires output 0; with two, outputs 1 and 2.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..machine import Timer
 from ..regs import Field, Register
+from .dtprops import Props, prop_int
 from .primecell import PrimeCell
 
 NS = 1_000_000_000
@@ -225,6 +228,11 @@ class SP804(PrimeCell):
         self.regs = self._make_regs("sp804", sp804_registers(), on_read=on_read,
                                     on_write=on_write)
         self.reset()
+
+    @classmethod
+    def dt_params(cls, props: Props) -> dict[str, Any]:
+        hz = prop_int(props, "clock-frequency")
+        return {"clock_hz": hz} if hz else {}
 
     def reset(self) -> None:
         self.regs.reset()
