@@ -232,15 +232,18 @@ class PL011(SerialCore, PrimeCell):
 
     def _flags(self) -> int:
         fr = self._modem_flags()
-        if self.tx_busy:
+        depth = self.depth
+        tx = len(self._tx_fifo)
+        rx = len(self._rx)
+        if self._tx_shift is not None or tx:
             fr |= FR_BUSY
-        if not self._tx_fifo:
+        if not tx:
             fr |= FR_TXFE
-        if len(self._tx_fifo) >= self.depth:
+        if tx >= depth:
             fr |= FR_TXFF
-        if not self._rx:
+        if not rx:
             fr |= FR_RXFE
-        if len(self._rx) >= self.depth:
+        if rx >= depth:
             fr |= FR_RXFF
         return fr
 
