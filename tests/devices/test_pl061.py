@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iomem.devices import PL061
@@ -98,6 +98,7 @@ def test_low_level_interrupt(place) -> None:
     assert g.r(RIS) == 0x02
 
 
+@settings(deadline=None)
 @given(dir_=st.integers(0, 0xFF), before=st.integers(0, 0xFF), mask=st.integers(0, 0xFF),
        value=st.integers(0, 0xFF))
 def test_masked_writes_only_touch_masked_bits(dir_: int, before: int, mask: int,

@@ -6,7 +6,7 @@ import errno
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iomem.machine import VirtualClock
@@ -186,6 +186,7 @@ def test_poll_on_wall_time() -> None:
     assert poll_until(lambda: 3, lambda v: v == 3, timeout_us=0) == 3
 
 
+@settings(deadline=None)
 @given(st.integers(0, 0xFFFFFFFF), st.integers(0, 3), st.integers(0, 1))
 def test_rmw_changes_only_the_named_field(start: int, mode: int, en: int) -> None:
     dev = Recorder()
