@@ -38,6 +38,10 @@ class FlatRange:
     offset: int  # offset into the region of ``start``
 
 
+def _bad_size(size: object) -> ValueError:
+    return ValueError(f"access size {size!r} is not one of 1, 2, 4, 8")
+
+
 class AddressSpace:
     """A physical address space made of :class:`Region` objects."""
 
@@ -65,7 +69,7 @@ class AddressSpace:
 
     def add_region(self, region: Region) -> Region:
         """Place ``region`` in the map; it must lie inside the address space."""
-        if region in self.regions:
+        if id(region) in self._order:  # O(1): the same test as "in self.regions"
             raise ValueError(f"region '{region.name}' is already in {self.name}")
         if region.end > self.limit:
             raise ValueError(f"region '{region.name}' ends at 0x{region.end:x}, beyond "
@@ -88,7 +92,7 @@ class AddressSpace:
     def move_region(self, region: Region, base: int) -> None:
         """Move a region (a BAR reprogrammed); the flat view follows."""
         if base < 0 or base + region.size - 1 > self.limit:
-            raise ValueError(f"region '{region.name}' cannot move to 0x{base:x}")
+            raise ValueError(f"region '{region.name}' cannot move to {base:#x}")
         region.base = base
         self._invalidate()
 
@@ -176,9 +180,12 @@ class AddressSpace:
         region = fr.region
         off = addr - fr.start + fr.offset
         if region.ops is None:  # RAM / ROM
-            if off % size == 0:
-                return region._views[size][off // size]
-            return struct.unpack_from(_UNPACK[size], region.data, off)[0]
+            try:
+                if off % size == 0:
+                    return region._views[size][off // size]
+                return struct.unpack_from(_UNPACK[size], region.data, off)[0]
+            except (KeyError, ZeroDivisionError):
+                raise _bad_size(size) from None
         return self._io_read(region, off, addr, size)
 
     def write(self, addr: int, size: int, value: int) -> None:
@@ -193,11 +200,16 @@ class AddressSpace:
         off = addr - fr.start + fr.offset
         if region.ops is None:
             if region.kind == "rom":
+                if size not in _UNPACK:
+                    raise _bad_size(size)
                 return  # ROM ignores writes, as real ROM does
-            if off % size == 0:
-                region._views[size][off // size] = value
-            else:
-                struct.pack_into(_UNPACK[size], region.data, off, value)
+            try:
+                if off % size == 0:
+                    region._views[size][off // size] = value
+                else:
+                    struct.pack_into(_UNPACK[size], region.data, off, value)
+            except (KeyError, ZeroDivisionError):
+                raise _bad_size(size) from None
             return
         self._io_write(region, off, addr, size, value)
 
@@ -274,6 +286,8 @@ class AddressSpace:
 
     def _fail(self, kind: str, addr: int, size: int, is_write: bool,
               where: FlatRange | Region | None, detail: str = "") -> int:
+        if size not in _UNPACK:
+            raise _bad_size(size)
         region = where.region if isinstance(where, FlatRange) else where
         err = BusError(kind, addr, size, is_write, region.name if region else None, detail)
         self.bus_errors.append(err)

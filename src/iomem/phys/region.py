@@ -42,6 +42,8 @@ class AccessRules:
     endian: str = LITTLE
 
     def __post_init__(self) -> None:
+        if not self.valid_sizes or (self.impl_sizes is not None and not self.impl_sizes):
+            raise ValueError("a region must accept and implement at least one access size")
         for s in self.valid_sizes | (self.impl_sizes or frozenset()):
             if s not in _SIZE_MASK:
                 raise ValueError(f"access size {s} is not one of 1, 2, 4, 8")
@@ -116,7 +118,8 @@ class Region:
     enabled: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.base, int) or not isinstance(self.size, int):
+        if not isinstance(self.base, int) or not isinstance(self.size, int) or \
+                isinstance(self.base, bool) or isinstance(self.size, bool):
             raise TypeError("region base and size must be integers")
         if self.size <= 0:
             raise ValueError(f"region '{self.name}': size must be positive, not {self.size}")
@@ -131,11 +134,11 @@ class Region:
                 raise ValueError(f"region '{self.name}': data is {len(self.data)} bytes, "
                                  f"size is {self.size}")
             self._mv = memoryview(self.data)
-            # typed views for one-load-per-access on aligned offsets
+            # typed views for one-load-per-access on aligned offsets (over the
+            # longest prefix that is a whole number of elements)
             self._views = {1: self._mv}
             for sz, fmt in ((2, "H"), (4, "I"), (8, "Q")):
-                if self.size % sz == 0:
-                    self._views[sz] = self._mv.cast(fmt)
+                self._views[sz] = self._mv[:self.size - self.size % sz].cast(fmt)
         elif self.kind == "io":
             if self.ops is None:
                 raise ValueError(f"region '{self.name}': an io region needs ops (a device model)")
