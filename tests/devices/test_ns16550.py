@@ -101,10 +101,12 @@ def test_thre_interrupt(uart) -> None:
     assert uart.r(IIR) == 0x02 and line.level is False  # reading IIR acknowledged it
     assert uart.r(IIR) == 0x01
     set_baud(uart)
-    uart.w(THR, ord("x"))
-    assert uart.r(IIR) == 0x01
-    uart.p.machine.step(FRAME_NS)
+    uart.w(THR, ord("x"))  # straight into the shift register: THR empty again
     assert line.level and uart.r(IIR) == 0x02
+    uart.w(THR, ord("y"))  # waits in THR while 'x' is on the wire
+    assert uart.r(IIR) == 0x01 and not line.level
+    uart.p.machine.step(FRAME_NS)  # 'y' moves to the shift register
+    assert line.level and uart.r(IIR) == 0x02 and uart.r(LSR) & 0x60 == 0x20
 
 
 def test_receive_and_data_ready_interrupt(uart) -> None:

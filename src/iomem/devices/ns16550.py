@@ -17,8 +17,9 @@ status (overrun, parity, framing, break; cleared by reading LSR), received
 data at the FCR trigger level (cleared by reading below it), character
 timeout (FIFO mode: data waiting and 4 character times without traffic),
 transmitter holding register empty (cleared by reading IIR while it is the
-one reported, or by writing THR; set again when the transmitter empties,
-or at once when ETBEI is enabled with THR empty) and modem status (cleared
+one reported, or by writing THR; set again when the last character moves
+from THR/FIFO to the shift register, or at once when ETBEI is enabled with
+THR empty) and modem status (cleared
 by reading MSR).  The output is high while the IIR has one pending.
 """
 
@@ -166,11 +167,10 @@ class NS16550(SerialCore, MmioDevice):
         return bool(self.mcr & MCR_LOOP)
 
     def _tx_left_fifo(self) -> None:
-        pass
-
-    def _tx_all_sent(self) -> None:
-        self._thri_pending = True
-        self._update()
+        # THRE: the holding register (or FIFO) emptied into the shift register
+        if not self._tx_fifo:
+            self._thri_pending = True
+            self._update()
 
     # -- interrupts ---------------------------------------------------------------
 
