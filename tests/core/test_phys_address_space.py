@@ -29,7 +29,7 @@ def io(name: str, base: int, size: int = 0x100, rules: AccessRules | None = None
     return Region(name, base, size, "io", ops=dev, priority=priority), dev
 
 
-# -- RAM and ROM ------------------------------------------------------------------------
+# -- RAM and ROM ---------------------------------------------------------------------------
 
 def test_ram_is_little_endian_and_takes_every_width() -> None:
     a = AddressSpace()
@@ -78,7 +78,7 @@ def test_an_access_size_that_is_not_1_2_4_8_is_a_clear_error(size: int) -> None:
     assert dev.log == [] and a.bus_errors == []
 
 
-# -- priorities and the flat view -------------------------------------------------------
+# -- priorities and the flat view ----------------------------------------------------------
 
 def test_higher_priority_wins_and_the_lower_one_shows_around_it() -> None:
     a = AddressSpace()
@@ -160,7 +160,7 @@ def test_flat_view_is_rebuilt_lazily() -> None:
     assert [(f.start, f.end) for f in a.flat_view()] == [(0, 0xFF), (0x100, 0x1FF)]
 
 
-# -- access rules -------------------------------------------------------------------------
+# -- access rules --------------------------------------------------------------------------
 
 def test_valid_sizes_are_enforced_with_address_size_and_region_in_the_error() -> None:
     a = AddressSpace()
@@ -253,7 +253,7 @@ def test_big_endian_region_swaps_between_device_and_cpu() -> None:
     assert dev.log[-1] == ("w", 8, 1, 0x5A)
 
 
-# -- bus errors and the board's policy -------------------------------------------------------
+# -- bus errors and the board's policy -----------------------------------------------------
 
 def test_unassigned_aborts_under_the_abort_policy() -> None:
     a = AddressSpace(bus_error_policy=ABORT)
@@ -296,7 +296,7 @@ def test_on_access_sees_every_completed_device_access() -> None:
     assert seen == [(0x1004, 4, True, 7, "dev"), (0x1004, 4, False, 7, "dev")]
 
 
-# -- mtree ------------------------------------------------------------------------------------
+# -- mtree ---------------------------------------------------------------------------------
 
 def test_mtree_dump_as_qemu_prints_it() -> None:
     a = AddressSpace()
@@ -331,7 +331,7 @@ def test_mtree_of_a_rom() -> None:
         "    000000000000f000-000000000000ffff (prio 0, rom): bios"]
 
 
-# -- bad input ----------------------------------------------------------------------------------
+# -- bad input -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, exc, msg", [
     ({"base": 0, "size": 0}, ValueError, "size must be positive"),
@@ -381,7 +381,7 @@ def test_bad_map_changes_leave_the_map_as_it_was() -> None:
         AddressSpace(bus_error_policy="panic")
 
 
-# -- lookups agree with a brute-force scan --------------------------------------------------------
+# -- lookups agree with a brute-force scan -------------------------------------------------
 
 region_specs = st.lists(
     st.tuples(st.integers(0, 60), st.integers(1, 24), st.integers(-2, 2), st.booleans()),

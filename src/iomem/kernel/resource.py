@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from . import ioport as F
 from .errno import EBUSY, EINVAL
-from .vsprintf import pa, pR
+from .vsprintf import pR
 
 RESOURCE_MAX = 0xFFFFFFFFFFFFFFFF
 
@@ -289,25 +289,33 @@ def release_region_locked(parent: Resource, start: int, n: int,
                     node = res
                     break
                 if res.start != start or res.end != end:
-                    warn(f"Trying to free nonexistent resource <{pa(start)}-{pa(end)}>")
+                    warn(_nonexistent(start, end))
                     return None
                 node.children.remove(res)
                 res.parent = None
                 return res
         else:
-            warn(f"Trying to free nonexistent resource <{pa(start)}-{pa(end)}>")
+            warn(_nonexistent(start, end))
             return None
 
 
-def find_conflict_spanning(root: Resource, start: int, end: int) -> Resource | None:
-    """x86 ioremap's ``resource sanity check``: a non-busy MEM resource that overlaps
-    [start, end] without covering it (iomem_map_sanity_check)."""
+def _nonexistent(start: int, end: int) -> str:
+    # Linux 6.1 prints "<%016llx-%016llx>"; 6.2 moved to pr_warn (a "resource: "
+    # prefix) and "<%pa-%pa>".
+    return (f"Trying to free nonexistent resource "
+            f"<{start & RESOURCE_MAX:016x}-{end & RESOURCE_MAX:016x}>")
+
+
+def find_conflict_spanning(root: Resource, start: int, end: int,
+                           page_shift: int = 12) -> Resource | None:
+    """x86 ioremap's ``resource sanity check`` (iomem_map_sanity_check): the first
+    resource, in pre-order, that overlaps [start, end] and does not cover its pages,
+    unless it is BUSY (a driver's claim, not a piece of hardware)."""
+    first, last = start >> page_shift, end >> page_shift
     for p in root.walk():
-        if p.end < start or p.start > end:
+        if p.start > end or p.end < start:
             continue
-        if not p.flags & F.IORESOURCE_MEM:
-            continue
-        if p.start <= start and p.end >= end:
+        if p.start >> page_shift <= first and p.end >> page_shift >= last:
             continue
         if p.flags & F.IORESOURCE_BUSY:
             continue
