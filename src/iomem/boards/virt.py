@@ -27,7 +27,7 @@ def build_virt(ram_mb: int = 1024) -> Board:
 
     m = Machine("virt", arch="arm64", bus_error_policy=ABORT)
     m.add_ram("mach-virt.ram", VIRT_RAM, ram_mb << 20)
-    uart = PL011()
+    uart = PL011(preconfigured=True)  # as firmware leaves it: enabled, 115200 8N1
     m.add_device(uart, VIRT_UART, name="pl011")
     uart.connect_irq(0, m.irq(GIC_SPI_BASE + 1))
 

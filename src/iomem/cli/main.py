@@ -16,6 +16,15 @@ def cli() -> None:
     """Linux memory-mapped I/O in Python."""
 
 
+def _register_builtin() -> None:
+    from . import demo, views
+
+    for cmd in (*views.COMMANDS, demo.demo_cmd):
+        cli.add_command(cmd)
+
+
+_register_builtin()
+
 for _spec in _SUBCOMMANDS:
     _mod, _attr = _spec.split(":")
     cli.add_command(getattr(importlib.import_module(_mod), _attr))
