@@ -47,7 +47,8 @@ class ArchProfile:
     page_offset: int = 0
     #: access size the string copies (memcpy_toio/fromio, memset_io) use
     copy_unit: int = 8
-    #: IOREMAP_MAX_ORDER (include/linux/vmalloc.h default is 7 + PAGE_SHIFT)
+    #: IOREMAP_MAX_ORDER: the include/linux/vmalloc.h default is 7 + PAGE_SHIFT; x86_64
+    #: and arm64 with 4K pages use PUD_SHIFT (asm/page_types.h, asm/memory.h)
     ioremap_max_order: int = 19
     page_shift: int = 12
 
@@ -77,6 +78,7 @@ ARM64 = ArchProfile(
                    "ioremap_cache": NORMAL},
     page_offset=0xFFFF000000000000,
     copy_unit=8,
+    ioremap_max_order=30,
 )
 
 X86_64 = ArchProfile(
@@ -87,6 +89,7 @@ X86_64 = ArchProfile(
                    "ioremap_wc": WC, "ioremap_wt": WT, "ioremap_cache": WB},
     page_offset=0xFFFF888000000000,
     copy_unit=4,
+    ioremap_max_order=30,
 )
 
 ARM32 = ArchProfile(

@@ -109,7 +109,8 @@ class VmArea:
 
     def vmallocinfo_line(self) -> str:
         """``/proc/vmallocinfo`` (s_show in mm/vmalloc.c)."""
-        line = f"0x{self.addr:016x}-0x{self.addr + self.size:016x} {self.size:7d}"
+        w = self.kernel.arch.bits // 4  # %pK: the pointer's full width
+        line = f"0x{self.addr:0{w}x}-0x{self.addr + self.size:0{w}x} {self.size:7d}"
         if self.caller:
             line += f" {self.caller}"
         if self.phys_addr:
@@ -217,14 +218,12 @@ class Ioremap:
             offset = phys & ~pmask
             aphys = phys & pmask
             asize = ((last + psize) & pmask) - aphys
-            sane = k.resource_sanity_check(phys, last)
-            if sane is not None:
-                k.printk_info(sane)
             got = self._memtype_reserve(aphys, aphys + asize, memtype)
             if got is None:
+                k.printk_err("ioremap memtype_reserve failed -16")
                 return None
             if got != memtype:
-                if not _new_memtype_allowed(memtype, got):
+                if not _new_memtype_allowed(memtype, got, aphys, aphys + asize):
                     k.printk_err(f"ioremap error for 0x{aphys:x}-0x{aphys + asize:x}, "
                                  f"requested 0x{A.X86_PCM[memtype]:x}, got 0x{A.X86_PCM[got]:x}")
                     self._memtype_free(aphys, aphys + asize)
@@ -250,6 +249,12 @@ class Ioremap:
             if arch.is_x86:
                 self._memtype_free(aphys, aphys + asize)
             return None
+        if arch.is_x86:
+            # after mapping, as __ioremap_caller does: a warning, not a refusal
+            sane = k.resource_sanity_check(phys, last)
+            if sane is not None:
+                k.printk_warn(sane)
+                k.printk_warn(f"caller {caller} mapping multiple BARs")
         return IoMem(area, offset)
 
     def _get_vm_area(self, asize: int, aphys: int, caller: str, memtype: str, phys: int,
@@ -311,10 +316,10 @@ class Ioremap:
     def _memtype_reserve(self, start: int, end: int, req: str) -> str | None:
         """``memtype_reserve``: the type the range must use (an overlapping reservation
         decides), or None when overlapping reservations disagree."""
-        if start >= 0xA0000 and end <= 0x100000:
-            return A.WB  # the ISA range is untracked and always WB
+        if _untracked(start, end):
+            return A.WB
         found = None
-        for s, e, t in self.memtypes:
+        for s, e, t in sorted(self.memtypes):  # the interval tree walks by start
             if s < end and start < e:
                 if found is None:
                     found = t
@@ -322,6 +327,9 @@ class Ioremap:
                     self.k.printk_info(
                         f"x86/PAT: {self.k.comm}:{self.k.pid} conflicting memory types "
                         f"{start:x}-{end:x} {_cattr(found)}<->{_cattr(t)}")
+                    self.k.printk_info(
+                        f"x86/PAT: memtype_reserve failed [mem {start:#010x}-{end - 1:#010x}], "
+                        f"track {_cattr(req)}, req {_cattr(req)}")
                     return None
         got = found or req
         self.memtypes.append((start, end, got))
@@ -342,8 +350,15 @@ def _cattr(t: str) -> str:
             A.UC: "uncached", A.WT: "write-through"}[t]
 
 
-def _new_memtype_allowed(req: str, got: str) -> bool:
+def _untracked(start: int, end: int) -> bool:
+    """``is_ISA_range``: the legacy ISA hole is not tracked by PAT and is always WB."""
+    return start >= 0xA0000 and end <= 0x100000
+
+
+def _new_memtype_allowed(req: str, got: str, start: int, end: int) -> bool:
     """``is_new_memtype_allowed`` (arch/x86/include/asm/pgtable.h)."""
+    if _untracked(start, end):
+        return True
     return not ((req in (A.UC_MINUS, A.WC, A.WT) and got == A.WB) or (req == A.WT and got == A.WC))
 
 

@@ -40,9 +40,15 @@ _last_booted: Kernel | None = None
 
 KERNEL_RELEASE = "6.1.0-iomem"
 
+#: taint flags in bit order (kernel/panic.c taint_flags[], Linux 6.1)
+TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"
+
 # Source files of the simulated kernel's plumbing: frames in them are not
 # "callers" for %pS / vmallocinfo purposes.
 _HERE = os.path.dirname(os.path.abspath(__file__))
+# The interpreter's own library (stdlib, site-packages: click, pytest, ...) is not
+# part of any call trace the kernel would print.
+_RUNTIME = tuple({os.path.dirname(os.__file__) + os.sep})
 _PLUMBING = {os.path.join(_HERE, f) for f in ("kernel.py", "ioremap.py", "api.py", "io.py")}
 
 
@@ -81,6 +87,9 @@ class Kernel:
         self.pid = 1
         self.comm = "swapper/0"
         self._warned_once: set[str] = set()
+        #: taint flags set so far (W after a WARN, D after an oops), as print_tainted shows
+        self.tainted: set[str] = set()
+        self._die_counter = 0
         #: problems the kernel itself noticed (bad iounmap, out-of-bounds access, ...)
         self.reports: list[dict] = []
         self.strict_devmem = self._parse_iomem_param(cmdline)
@@ -138,8 +147,7 @@ class Kernel:
         f: FrameType | None = sys._getframe(1)
         while f is not None and len(frames) < limit:
             path = os.path.abspath(f.f_code.co_filename)
-            if not (skip_plumbing and path in _PLUMBING) and "/_pytest/" not in path \
-                    and "/pluggy/" not in path:
+            if not (skip_plumbing and path in _PLUMBING) and not path.startswith(_RUNTIME):
                 frames.append(frame_symbol(f))
             f = f.f_back
         return frames
@@ -150,7 +158,7 @@ class Kernel:
         self._trace_lines()
 
     def _cpu_lines(self) -> None:
-        self.printk_warn(f"CPU: 0 PID: {self.pid} Comm: {self.comm} Not tainted "
+        self.printk_warn(f"CPU: 0 PID: {self.pid} Comm: {self.comm} {self.print_tainted()} "
                          f"{KERNEL_RELEASE} #1")
         hw = {"x86_64": "QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 "
                         "04/01/2014",
@@ -162,17 +170,35 @@ class Kernel:
             self.printk_warn("Call Trace:")
             self.printk_warn(" <TASK>")
             for s in self._call_trace():
-                self.printk_warn(f"  {s}")
+                self.printk_warn(f" {s}")
             self.printk_warn(" </TASK>")
         else:
             self.printk_warn("Call trace:")
             for s in self._call_trace():
                 self.printk_warn(f" {s}")
 
+    def print_tainted(self) -> str:
+        """``print_tainted()`` (kernel/panic.c): one column per taint flag once tainted."""
+        if not self.tainted:
+            return "Not tainted"
+        cols = "".join(c if c in self.tainted else ("G" if c == "P" else " ")
+                       for c in TAINT_FLAGS)
+        return f"Tainted: {cols}"
+
+    def add_taint(self, flag: str) -> None:
+        if flag not in TAINT_FLAGS:
+            raise ValueError(f"unknown taint flag {flag!r}; known: {TAINT_FLAGS}")
+        self.tainted.add(flag)
+
     def WARN(self, message: str | None, file: str, func: str, once: bool = False) -> None:  # noqa: N802
-        """``WARN()``/``WARN_ONCE()``: cut-here banner, message, location, call trace."""
-        key = f"{file}:{func}:{message}"
+        """``WARN()``/``WARN_ONCE()``: cut-here banner, message, location, call trace.
+
+        A ``_ONCE`` warning fires once per call site, whatever its message says."""
         if once:
+            site = sys._getframe(1)
+            while site.f_code.co_name in ("WARN_ON", "WARN_ON_ONCE") and site.f_back:
+                site = site.f_back
+            key = f"{file}:{func}:{site.f_code.co_filename}:{site.f_lineno}"
             if key in self._warned_once:
                 return
             self._warned_once.add(key)
@@ -186,6 +212,7 @@ class Kernel:
         self._cpu_lines()
         self._trace_lines()
         self.printk_warn("---[ end trace 0000000000000000 ]---")
+        self.add_taint("W")
         self.reports.append({"rule": "kernel-warning", "message": message or func,
                              "where": file})
 
@@ -202,12 +229,17 @@ class Kernel:
         return "00000000" + h if self.arch.bits == 64 else h
 
     def oops(self, lines: list[str]) -> None:
-        """Log an oops and stop the calling code, as the kernel kills the task."""
+        """Log an oops and stop the calling code, as the kernel kills the task.
+
+        ``[#N]`` in the lines is the die counter: the kernel numbers its oopses."""
+        self._die_counter += 1
+        lines = [ln.replace("[#N]", f"[#{self._die_counter}]") for ln in lines]
         for ln in lines:
             self.printk(0, ln)
         self._cpu_lines()
         self._trace_lines()
         self.printk(0, "---[ end trace 0000000000000000 ]---")
+        self.add_taint("D")
         raise KernelOops("\n".join(lines))
 
     # -- faults raised by the access paths ---------------------------------------------
@@ -226,14 +258,14 @@ class Kernel:
                 head = f"BUG: unable to handle page fault for address: {self.arch.ptr(va)}"
             self.oops([head, f"#PF: supervisor {what} access in kernel mode",
                        f"#PF: error_code(0x{code:04x}) - not-present page",
-                       f"Oops: {code:04x} [#1] PREEMPT SMP NOPTI"])
+                       f"Oops: {code:04x} [#N] PREEMPT SMP NOPTI"])
         esr = 0x96000047 if is_write else 0x96000007
         if va < 0x1000:
             head = ("Unable to handle kernel NULL pointer dereference at virtual address "
                     f"{self.arch.ptr(va)}")
         else:
             head = f"Unable to handle kernel paging request at virtual address {self.arch.ptr(va)}"
-        self.oops([head, f"Internal error: Oops: {esr:016x} [#1] SMP"])
+        self.oops([head, f"Internal error: Oops: {esr:016x} [#N] SMP"])
         return 0
 
     def out_of_bounds(self, area: VmArea, off: int, size: int, is_write: bool) -> int:
@@ -244,8 +276,10 @@ class Kernel:
             return self.page_fault(area, off, size, is_write)
         what = "write" if is_write else "read"
         va = area.addr + off
+        rel = off - area.lo
+        where = f"-0x{-rel:x}" if rel < 0 else f"0x{rel:x}"
         raise IndexError(
-            f"{size * 8}-bit {what} at offset 0x{off - area.lo:x} ({self.arch.ptr(va)}) is "
+            f"{size * 8}-bit {what} at offset {where} ({self.arch.ptr(va)}) is "
             f"outside the 0x{area.req_size:x}-byte mapping of {pa(area.req_phys)} made by "
             f"{area.caller or 'ioremap'}; map the registers you access")
 
@@ -256,7 +290,7 @@ class Kernel:
             # x86 has no synchronous abort for MMIO: the board policy decides the value
             raise err
         esr = 0x96000010
-        self.oops([f"Internal error: synchronous external abort: {esr:016x} [#1] SMP",
+        self.oops([f"Internal error: synchronous external abort: {esr:016x} [#N] SMP",
                    f"  ({err} at {self.arch.ptr(va)})"])
         return 0
 
@@ -345,10 +379,11 @@ class Kernel:
 
     def resource_sanity_check(self, start: int, last: int) -> str | None:
         """x86 ``iomem_map_sanity_check``: a mapping that spans more than one resource."""
-        p = R.find_conflict_spanning(self.iomem_resource, start, last)
+        p = R.find_conflict_spanning(self.iomem_resource, start, last, self.arch.page_shift)
         if p is None:
             return None
-        return (f"resource sanity check: requesting [mem {pa(start)}-{pa(last)}], "
+        # Linux 6.1 prints the range with %#010llx (6.2 moved to %pa)
+        return (f"resource sanity check: requesting [mem {start:#010x}-{last:#010x}], "
                 f"which spans more than {p.name} {pR(p)}")
 
     def pfn_is_map_memory(self, phys: int) -> bool:
