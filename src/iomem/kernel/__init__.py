@@ -7,7 +7,10 @@ the platform bus, errno values and ERR_PTR helpers.
 
 from . import errno as _errno
 from .api import (
+    inb,
+    inl,
     insert_resource,
+    inw,
     ioport_map,
     ioport_unmap,
     ioremap,
@@ -20,6 +23,9 @@ from .api import (
     mdelay,
     msleep,
     ndelay,
+    outb,
+    outl,
+    outw,
     pr_debug,
     pr_err,
     pr_info,

@@ -119,3 +119,47 @@ def __getattr__(name: str):
     if name in ("iomem_resource", "ioport_resource"):
         return getattr(current_kernel(), name)
     raise AttributeError(name)
+
+
+# -- x86 port I/O (arch/x86/include/asm/io.h): inb/outb and friends --------------------
+
+def _port(size: int, is_write: bool):
+    suffix = {1: "b", 2: "w", 4: "l"}[size]
+    if is_write:
+        def out(value: int, port: int) -> None:
+            k = current_kernel()
+            _x86_only(k, f"out{suffix}")
+            _check_port(f"out{suffix}", port, size)
+            if not 0 <= value < 1 << (8 * size):
+                raise ValueError(f"out{suffix}: value {value:#x} does not fit in {8 * size} bits")
+            k.machine.clock.tick(k.machine.access_ns)
+            k.machine.io.write(port, size, value)
+        out.__name__ = out.__qualname__ = f"out{suffix}"
+        out.__doc__ = f"``out{suffix}(value, port)``: one {8 * size}-bit port write (x86)."
+        return out
+
+    def inp(port: int) -> int:
+        k = current_kernel()
+        _x86_only(k, f"in{suffix}")
+        _check_port(f"in{suffix}", port, size)
+        k.machine.clock.tick(k.machine.access_ns)
+        return k.machine.io.read(port, size)
+    inp.__name__ = inp.__qualname__ = f"in{suffix}"
+    inp.__doc__ = f"``in{suffix}(port)``: one {8 * size}-bit port read (x86)."
+    return inp
+
+
+def _x86_only(k, fn: str) -> None:
+    if not k.arch.is_x86:
+        raise NotImplementedError(
+            f"{fn}(): {k.arch.name} has no port I/O instructions; its PCI I/O space is "
+            "memory-mapped (use ioport_map()/pci_iomap() and ioread*/iowrite*)")
+
+
+def _check_port(fn: str, port: int, size: int) -> None:
+    if not isinstance(port, int) or not 0 <= port <= 0xFFFF - (size - 1):
+        raise ValueError(f"{fn}: port {port!r} is outside the 16-bit I/O space")
+
+
+inb, inw, inl = _port(1, False), _port(2, False), _port(4, False)
+outb, outw, outl = _port(1, True), _port(2, True), _port(4, True)

@@ -11,8 +11,11 @@ value reaches the CPU byte-swapped.
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+_LAZY_RAM = 1 << 20
 
 LITTLE = "little"
 BIG = "big"
@@ -114,7 +117,7 @@ class Region:
     kind: str = "ram"
     ops: RegionOps | None = None
     priority: int = 0
-    data: bytearray | None = field(default=None, repr=False)
+    data: bytearray | mmap.mmap | None = field(default=None, repr=False)
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -129,7 +132,10 @@ class Region:
                 "the 64-bit physical address space")
         if self.kind in ("ram", "rom"):
             if self.data is None:
-                self.data = bytearray(self.size)
+                # Big RAM is an anonymous mapping: its zero pages cost nothing until
+                # touched, where a bytearray would zero (and commit) every byte.
+                self.data = (mmap.mmap(-1, self.size) if self.size >= _LAZY_RAM
+                             else bytearray(self.size))
             elif len(self.data) != self.size:
                 raise ValueError(f"region '{self.name}': data is {len(self.data)} bytes, "
                                  f"size is {self.size}")
