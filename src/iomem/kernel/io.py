@@ -105,19 +105,34 @@ class IoMem:
     __index__ = __int__
 
 
+def _cookie_param(fn: str, x86: bool) -> tuple[int, str]:
+    """Where ``fn``'s C prototype takes the ``__iomem`` pointer, and how it is qualified
+    (asm-generic/io.h; x86's ioread/iowrite family comes from lib/iomap.c)."""
+    if fn == "memcpy_fromio":
+        return 2, "void const volatile"
+    if fn in ("memcpy_toio", "memset_io"):
+        return 1, "void volatile"
+    if fn.startswith("iowrite"):
+        return (1 if fn.endswith("_rep") else 2), ("void" if x86 else "void volatile")
+    if fn.startswith("ioread"):
+        return 1, ("void const" if x86 else "void const volatile")
+    if fn.startswith(("write", "__raw_write")):
+        return (1 if fn.startswith("writes") else 2), "void volatile"
+    return 1, "void const volatile"
+
+
 def not_a_cookie(fn: str, addr: object) -> int:
     """Report an accessor called with something that is not an ``__iomem`` cookie."""
-    if addr is None or isinstance(addr, ErrPtr):
-        from .kernel import current_kernel
+    from .kernel import _current, _last_booted, current_kernel
 
+    if addr is None or isinstance(addr, ErrPtr):
         current_kernel().bad_pointer_access(fn, addr)
-    got = "int" if isinstance(addr, int) else type(addr).__name__
-    if isinstance(addr, int):
-        got = "unsigned long"
+    k = _current.get() or _last_booted
+    argno, quals = _cookie_param(fn, k is not None and k.arch.is_x86)
+    got = "unsigned long" if isinstance(addr, int) else type(addr).__name__
     raise SparseError(
-        f"warning: incorrect type in argument {2 if fn.startswith(('write', 'iowrite', '__raw_write')) and not fn.endswith('s') else 1} "  # noqa: E501
-        f"(different address spaces)\n"
-        f"    expected void const volatile [noderef] __iomem *addr\n"
+        f"warning: incorrect type in argument {argno} (different address spaces)\n"
+        f"    expected {quals} [noderef] __iomem *addr\n"
         f"    got {got}\n"
         f"  ({fn}() takes the cookie ioremap() returned, not a physical address or an int)")
 
@@ -126,10 +141,12 @@ _WIDTH = {1: 8, 2: 16, 4: 32, 8: 64}
 
 
 def _value(fn: str, value: object, size: int) -> int:
-    if not isinstance(value, int):
+    """A value for a ``size``-byte store: an int that fits the width, as an unsigned
+    or a signed (two's complement) number."""
+    if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{fn}: the value must be an integer, not {type(value).__name__}")
     bits = _WIDTH[size]
-    if not -(1 << bits) <= value < (1 << bits):
+    if not -(1 << (bits - 1)) <= value < (1 << bits):
         raise ValueError(f"{fn}: value {value:#x} does not fit in {bits} bits")
     return value & ((1 << bits) - 1)
 
@@ -295,12 +312,25 @@ globals().update(_generated)
 
 # -- string accessors: repeated access to one register (no swap, no barriers) ---
 
+def _count(fn: str, count: object) -> int:
+    """A C ``count``/``size`` argument: a non-negative int."""
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise TypeError(f"{fn}: the count must be an integer, not {type(count).__name__}")
+    if count < 0:
+        raise ValueError(f"{fn}: the count must not be negative ({count})")
+    return count
+
+
 def _make_string(name: str, size: int, is_write: bool) -> Callable:
     fmt = {1: "B", 2: "H", 4: "I", 8: "Q"}[size]
+    only64 = size == 8
     if is_write:
         def writes(addr: IoMem, buffer, count: int) -> None:
             if addr.__class__ is not IoMem:
                 not_a_cookie(name, addr)
+            if only64 and not addr._map.kernel.arch.has_readq:
+                no_64bit_accessor(name)
+            count = _count(name, count)
             mv = memoryview(buffer).cast("B")
             if len(mv) < count * size:
                 raise ValueError(f"{name}: buffer holds {len(mv) // size} elements, "
@@ -315,6 +345,9 @@ def _make_string(name: str, size: int, is_write: bool) -> Callable:
         def reads(addr: IoMem, buffer, count: int) -> None:
             if addr.__class__ is not IoMem:
                 not_a_cookie(name, addr)
+            if only64 and not addr._map.kernel.arch.has_readq:
+                no_64bit_accessor(name)
+            count = _count(name, count)
             mv = memoryview(buffer).cast("B")
             if mv.readonly:
                 raise TypeError(f"{name}: the buffer must be writable")
@@ -345,8 +378,9 @@ globals().update(_generated)
 # -- block copies ---------------------------------------------------------------
 
 def _chunks(vaddr: int, count: int, unit: int):
-    """Split [vaddr, vaddr+count) as the arch string routines do: bytes up to
-    alignment, then ``unit``-sized accesses, then the byte tail."""
+    """Split [vaddr, vaddr+count) as the generic string routines do (arm64's
+    __memcpy_fromio): bytes up to alignment, then ``unit``-sized accesses, then
+    the byte tail."""
     pos = 0
     while pos < count and (vaddr + pos) % unit:
         yield pos, 1
@@ -359,15 +393,46 @@ def _chunks(vaddr: int, count: int, unit: int):
         pos += 1
 
 
+def _chunks_x86(vaddr: int, count: int):
+    """Split as x86's string_memcpy_{from,to}io (arch/x86/lib/iomem.c): a byte and
+    then a word to align the I/O side to 4, ``rep movsl``, then a word and a byte."""
+    pos = 0
+    if count and vaddr & 1:
+        yield pos, 1
+        pos += 1
+    if count - pos > 1 and (vaddr + pos) & 2:
+        yield pos, 2
+        pos += 2
+    n = count - pos
+    for _ in range(n // 4):
+        yield pos, 4
+        pos += 4
+    if n & 2:
+        yield pos, 2
+        pos += 2
+    if n & 1:
+        yield pos, 1
+
+
+def _copy_chunks(cookie: IoMem, count: int):
+    arch = cookie._map.kernel.arch
+    if arch.is_x86:
+        return _chunks_x86(cookie.vaddr, count)
+    return _chunks(cookie.vaddr, count, arch.copy_unit)
+
+
 def memcpy_fromio(dst, src: IoMem, count: int) -> None:
     """Copy ``count`` bytes from I/O memory into the writable buffer ``dst``."""
     if src.__class__ is not IoMem:
         not_a_cookie("memcpy_fromio", src)
+    count = _count("memcpy_fromio", count)
     out = memoryview(dst).cast("B")
+    if out.readonly:
+        raise TypeError("memcpy_fromio: the destination buffer must be writable")
     if len(out) < count:
         raise ValueError(f"memcpy_fromio: destination holds {len(out)} bytes, count is {count}")
     area = src._map
-    for pos, n in _chunks(src.vaddr, count, area.kernel.arch.copy_unit):
+    for pos, n in _copy_chunks(src, count):
         v = area.read_relaxed(src._off + pos, n)
         out[pos:pos + n] = v.to_bytes(n, "little")
 
@@ -376,11 +441,12 @@ def memcpy_toio(dst: IoMem, src, count: int) -> None:
     """Copy ``count`` bytes from the buffer ``src`` into I/O memory."""
     if dst.__class__ is not IoMem:
         not_a_cookie("memcpy_toio", dst)
+    count = _count("memcpy_toio", count)
     data = memoryview(src).cast("B")
     if len(data) < count:
         raise ValueError(f"memcpy_toio: source holds {len(data)} bytes, count is {count}")
     area = dst._map
-    for pos, n in _chunks(dst.vaddr, count, area.kernel.arch.copy_unit):
+    for pos, n in _copy_chunks(dst, count):
         area.write_relaxed(dst._off + pos, n, int.from_bytes(data[pos:pos + n], "little"))
 
 
@@ -389,9 +455,14 @@ def memset_io(dst: IoMem, value: int, count: int) -> None:
     if dst.__class__ is not IoMem:
         not_a_cookie("memset_io", dst)
     byte = _value("memset_io", value, 1)
+    count = _count("memset_io", count)
     area = dst._map
     for pos, n in _chunks(dst.vaddr, count, area.kernel.arch.copy_unit):
         area.write_relaxed(dst._off + pos, n, int.from_bytes(bytes([byte]) * n, "little"))
+
+
+for _fn in (memcpy_fromio, memcpy_toio, memset_io):
+    _generated[_fn.__name__] = _fn
 
 
 # -- barriers -------------------------------------------------------------------
