@@ -1,1 +1,3 @@
 """Shared test configuration."""
+
+pytest_plugins = ["iomem.vm.pytest_plugin"]
