@@ -26,6 +26,7 @@ ABORT = "abort"
 IGNORE = "ignore"
 
 _UNPACK = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
+_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 8: 0xFFFFFFFFFFFFFFFF}
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,16 @@ class AddressSpace:
                 return struct.unpack_from(_UNPACK[size], region.data, off)[0]
             except (KeyError, ZeroDivisionError):
                 raise _bad_size(size) from None
+        # the common device access inline: valid, implemented, aligned, little-endian
+        ops = region.ops
+        rules = ops.rules
+        impl = rules.impl_sizes
+        if size in rules.valid_sizes and not off % size and rules.endian != BIG and \
+                (impl is None or size in impl):
+            value = ops.read(off, size)
+            if self.on_access is not None:
+                self.on_access(addr, size, False, value, region)
+            return value & _MASK[size]
         return self._io_read(region, off, addr, size)
 
     def write(self, addr: int, size: int, value: int) -> None:
@@ -210,6 +221,15 @@ class AddressSpace:
                     struct.pack_into(_UNPACK[size], region.data, off, value)
             except (KeyError, ZeroDivisionError):
                 raise _bad_size(size) from None
+            return
+        ops = region.ops
+        rules = ops.rules
+        impl = rules.impl_sizes
+        if size in rules.valid_sizes and not off % size and rules.endian != BIG and \
+                (impl is None or size in impl):
+            ops.write(off, size, value)
+            if self.on_access is not None:
+                self.on_access(addr, size, True, value, region)
             return
         self._io_write(region, off, addr, size, value)
 
