@@ -233,7 +233,9 @@ class DeviceCore:
             dev.driver = None
             raise
         ret = 0 if ret is None else ret
-        if not isinstance(ret, int):
+        if not isinstance(ret, int) or isinstance(ret, bool):
+            self.devres_release_all(dev)
+            dev.driver = None
             raise TypeError(f"{drv.name}: probe must return 0 or a negative errno, "
                             f"not {ret!r}")
         if ret == 0:
@@ -242,17 +244,20 @@ class DeviceCore:
                 self.deferred.remove(dev)
             self._trigger_deferred()
             return 0
-        self.devres_release_all(dev)
-        dev.driver = None
+        # call_driver_probe reports first; then probe_failed releases the devres
         if ret == -EPROBE_DEFER:
-            self.k.printk(KERN_DEBUG, f"{dev.name}: Driver {drv.name} requests probe deferral")
-            dev.deferred = True
-            if dev not in self.deferred:
-                self.deferred.append(dev)
+            # dev_dbg while dev->driver is still set: "<drv> <dev>: ..."
+            self.dev_printk(KERN_DEBUG, dev, f"Driver {drv.name} requests probe deferral")
         elif ret in (-ENODEV, -ENXIO):
             self.k.printk(KERN_DEBUG, f"{drv.name}: probe of {dev.name} rejects match {ret}")
         else:
             self.k.printk(KERN_WARNING, f"{drv.name}: probe of {dev.name} failed with error {ret}")
+        self.devres_release_all(dev)
+        dev.driver = None
+        if ret == -EPROBE_DEFER:
+            dev.deferred = True
+            if dev not in self.deferred:
+                self.deferred.append(dev)
         return ret
 
     def _trigger_deferred(self) -> None:
