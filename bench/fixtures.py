@@ -10,6 +10,7 @@ with real on-chip SRAM.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from iomem.boards import Board, boot
@@ -70,9 +71,29 @@ class BenchBoard:
     reg: IoMem  # ioremap of the register file
 
 
+def _passthrough_layer(area, read: Callable, write: Callable, ordered: bool):
+    """An access-path layer that adds nothing but its own call: what any layer
+    (tracer, sanitizer, memory model) costs before it does its work."""
+    def rd(off: int, size: int) -> int:
+        return read(off, size)
+
+    def wr(off: int, size: int, value: int) -> None:
+        write(off, size, value)
+    return rd, wr
+
+
+#: ways to set a kernel up before the bench maps anything: access paths are
+#: chosen when a mapping is made, so a variant installs its layers here
+#: (e.g. a sanitizer, a tracer, a CPU memory model) and rows name it
+VARIANTS: dict[str, Callable[[Kernel], None]] = {
+    "plain": lambda k: None,
+    "passthrough": lambda k: k.io_paths.layers.append(_passthrough_layer),
+}
+
+
 @functools.cache
-def bench_board() -> BenchBoard:
-    """Boot the bench board and map its SRAM and its register file."""
+def bench_board(variant: str = "plain") -> BenchBoard:
+    """Boot the bench board, apply ``variant``, map its SRAM and its register file."""
     m = Machine("bench", arch="arm64")
     m.add_ram("dram", DRAM_BASE, DRAM_SIZE)
     m.memory.add_region(Region("sram", SRAM_BASE, SRAM_SIZE, "ram"))
@@ -86,6 +107,7 @@ def bench_board() -> BenchBoard:
                               Resource(base, base + size - 1, name, F.IORESOURCE_MEM))
 
     k = boot(Board("bench", m, "arm64", populate, model="iomem bench"))
+    VARIANTS[variant](k)
     sram = k.ioremap(SRAM_BASE, SRAM_SIZE)
     reg = k.ioremap(REGS_BASE, REGS_SIZE)
     if sram is None or reg is None:
