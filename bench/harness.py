@@ -75,6 +75,7 @@ class Result:
     ratio: float | None = None
     mb_s: float | None = None
     skipped: str | None = None
+    error: str | None = None  # the row's setup failed: a bench that no longer fits the code
     samples_ns: list[float] = field(default_factory=list)
 
 
@@ -124,8 +125,12 @@ def run_cases(cases: list[Case], settings: Settings) -> list[Result]:
         if reason:
             res.skipped = reason
             continue
-        timer = _timer(case, case.setup(), settings.clock)
-        res.number = settings.number or calibrate(timer, settings.target_s)
+        try:
+            timer = _timer(case, case.setup(), settings.clock)
+            res.number = settings.number or calibrate(timer, settings.target_s)
+        except Exception as e:  # one broken row must not hide the others
+            res.error = res.skipped = f"error: {type(e).__name__}: {e}"
+            continue
         res.repeats = settings.repeats
         timed.append((case, res, timer))
     for _round in range(settings.repeats):

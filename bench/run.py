@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(to_json(results, checked, {"elapsed_s": elapsed}, settings)
                                    + "\n")
         print(f"wrote {args.json}")
-    if args.check and any(c["met"] is False for c in checked):
+    errors = [r for r in results if r.error]
+    for r in errors:
+        print(f"bench: row {r.key} failed: {r.error}", file=sys.stderr)
+    if errors or (args.check and any(c["met"] is False for c in checked)):
         return 1
     return 0
 

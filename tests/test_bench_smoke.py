@@ -32,5 +32,6 @@ def test_bench_quick_runs_every_section(tmp_path: Path) -> None:
     for key in ("raw.read32", "ram.readl", "reg.readl", "reg.writeq", "lookup.miss.100000",
                 "copy.toio.1048576", "us.periphery.read32"):
         assert key in keys
+    assert not [r["key"] for r in doc["results"] if r["error"]]
     assert all(r["skipped"] or r["median_ns"] > 0 for r in doc["results"])
     assert {t["target"] for t in doc["targets"]}
