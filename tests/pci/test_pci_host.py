@@ -50,6 +50,20 @@ def test_cf8_cfc_absent_function_and_disabled_window_read_all_ones():
     assert m.io.read(0xCFC, 4) == 0xFFFFFFFF
 
 
+def test_cf8_cfc_byte_lanes_match_qemu():
+    """Checked against QEMU 7.2's pc machine over qtest."""
+    m, host = pc()
+    host.plug(nic(), 4)
+    m.io.write(0xCF8, 4, cf8(0, R.PCI_DEVFN(4, 0), 0x10))
+    assert m.io.read(0xCFA, 1) == 0x10  # the index port returns its latch's low bytes
+    assert m.io.read(0xCFA, 2) == 0x2010
+    m.io.write(0xCF8, 4, cf8(0, R.PCI_DEVFN(4, 0), 0))
+    assert m.io.read(0xCFD, 1) == 0x80
+    assert m.io.read(0xCFD, 2) == 0x0E80  # unaligned port access: config bytes 1-2
+    m.io.write(0xCF8, 4, cf8(0, R.PCI_DEVFN(4, 0), 0) | 1)  # low bits OR into the offset
+    assert m.io.read(0xCFC, 4) == 0x00100E80
+
+
 def test_cf8_latches_only_aligned_dword_writes():
     m, host = pc()
     m.io.write(0xCF8, 4, cf8(0, 0, 0))

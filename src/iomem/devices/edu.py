@@ -121,7 +121,7 @@ class EduDevice(PciFunction):
         self.dma_buf = bytearray(DMA_SIZE)
         self._fact_timer: Timer | None = None
         self._dma_timer: Timer | None = None
-        #: what QEMU would print on stderr (guest errors, the hw_error text)
+        #: what QEMU 7.2 prints: the dma_mask clamp notice (stdout), the hw_error text
         self.log: list[str] = []
 
     # -- interrupts -------------------------------------------------------------------------

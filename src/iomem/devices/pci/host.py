@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     from ...machine import Machine
 
 _SIZE_MASK = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF}
-_CONF_RULES = AccessRules(valid_sizes=frozenset({1, 2, 4}))
+# x86 port I/O reaches a port register unaligned (QEMU splits it into aligned pieces,
+# a real chipset sees byte enables): ``inw 0xcfd`` reads config bytes 1-2.
+_PORT_RULES = AccessRules(valid_sizes=frozenset({1, 2, 4}), unaligned=True)
+# ECAM is memory: a misaligned access is rejected like any other MMIO
+_ECAM_RULES = AccessRules(valid_sizes=frozenset({1, 2, 4}))
 
 Window = tuple[int, int]
 
@@ -54,7 +58,7 @@ class _ConfigAddressPort:
     """0xcf8: CONFIG_ADDRESS.  Only an aligned 4-byte write latches it; a read
     returns the latch and the bus keeps the low bytes (QEMU's pci_host_config_read)."""
 
-    rules = _CONF_RULES
+    rules = _PORT_RULES
 
     def __init__(self, host: PciHost) -> None:
         self.host = host
@@ -70,7 +74,7 @@ class _ConfigAddressPort:
 class _ConfigDataPort:
     """0xcfc-0xcff: CONFIG_DATA, a window onto the register CONFIG_ADDRESS selects."""
 
-    rules = _CONF_RULES
+    rules = _PORT_RULES
 
     def __init__(self, host: PciHost) -> None:
         self.host = host
@@ -97,7 +101,7 @@ class _ConfigDataPort:
 class _EcamOps:
     """ECAM: offset = (bus - first bus) << 20 | devfn << 12 | register."""
 
-    rules = _CONF_RULES
+    rules = _ECAM_RULES
 
     def __init__(self, host: PciHost, first_bus: int) -> None:
         self.host = host
