@@ -299,13 +299,7 @@ def test_ioread_iowrite_take_port_cookies_and_readl_does_not(x86: Rig) -> None:
     assert iomem.ioport_map(0xFFFF, 2) is None and iomem.ioport_map(0x60, 0) is None
 
 
-RAW_NOT_EXPORTED = pytest.mark.xfail(
-    strict=True, reason="iomem.kernel.__all__ drops every name that starts with '_', so the "
-    "__raw_* accessors are missing from iomem and from iomem.kernel's *")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=RAW_NOT_EXPORTED)
-                                  if n.startswith("__raw_") else n for n in sorted(ACCESSORS)])
+@pytest.mark.parametrize("name", sorted(ACCESSORS))
 def test_every_accessor_is_exported_by_its_c_name(name: str) -> None:
     assert getattr(iomem, name) is getattr(IO, name)
     assert name in iomem.__all__

@@ -120,4 +120,5 @@ del _accessors
 import types as _types  # noqa: E402
 
 __all__ = [_n for _n, _v in globals().items()
-           if not _n.startswith("_") and not isinstance(_v, _types.ModuleType)]
+           if (not _n.startswith("_") or _n.startswith("__raw_"))
+           and not isinstance(_v, _types.ModuleType)]
