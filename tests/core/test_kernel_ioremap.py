@@ -22,7 +22,7 @@ def vm_areas(k) -> list[tuple[int, int, int]]:
     return [(a.addr, a.size, a.phys_addr) for a in k.vm_areas()]
 
 
-# -- the memory type of each variant -----------------------------------------------------
+# -- the memory type of each variant -------------------------------------------------------
 
 @pytest.mark.parametrize("arch, expect", [
     ("arm64", ["Device-nGnRE", "Device-nGnRnE", None, "Normal-NC", "Device-nGnRE", "Normal"]),
@@ -45,7 +45,7 @@ def test_memtype_of_each_variant(make_rig, arch: str, expect: list[str | None]) 
         k.iounmap(cookie)
 
 
-# -- page rounding, the vmalloc area and the page tables --------------------------------------
+# -- page rounding, the vmalloc area and the page tables -----------------------------------
 
 def test_cookie_is_vaddr_plus_the_offset_in_the_page(anyarch: Rig) -> None:
     k = anyarch.k
@@ -115,7 +115,7 @@ def test_pte_after_iounmap_is_gone(anyarch: Rig) -> None:
     assert vm_areas(k) == []
 
 
-# -- refusals -------------------------------------------------------------------------------------
+# -- refusals ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("phys, size", [
     (DEV_BASE, 0), (DEV_BASE, -1), (-0x1000, 0x2000),
@@ -251,7 +251,7 @@ def test_x86_the_isa_hole_is_untracked_and_write_back(x86: Rig) -> None:
     assert k.ioremap_state.memtypes == []
 
 
-# -- x86 resource sanity check -----------------------------------------------------------------
+# -- x86 resource sanity check -------------------------------------------------------------
 
 @pytest.fixture
 def x86_window(x86: Rig) -> Rig:
@@ -297,7 +297,7 @@ def test_arm64_has_no_sanity_check(rig: Rig) -> None:
     assert new_lines(k, n) == []
 
 
-# -- iounmap -----------------------------------------------------------------------------------
+# -- iounmap -------------------------------------------------------------------------------
 
 def test_iounmap_of_null_does_nothing(anyarch: Rig) -> None:
     n = len(anyarch.k.log)
@@ -348,7 +348,7 @@ def test_hashed_pointers_are_stable_per_address(rig: Rig) -> None:
     assert k.hashed_ptr(0x1000) == k.hashed_ptr(0x1000) != k.hashed_ptr(0x2000)
 
 
-# -- /proc/vmallocinfo -------------------------------------------------------------------------
+# -- /proc/vmallocinfo ---------------------------------------------------------------------
 
 def test_vmallocinfo_lines(anyarch: Rig) -> None:
     k = anyarch.k
