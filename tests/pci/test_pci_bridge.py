@@ -174,3 +174,18 @@ def test_bridge_reset_clears_bus_numbers_and_windows():
     assert br.config.read(R.PCI_PRIMARY_BUS, 4) == 0
     assert br.config.read(R.PCI_MEMORY_BASE, 4) == 0
     assert br.config.read(R.PCI_PREF_MEMORY_BASE, 4) == 0x00010001
+
+
+def test_unplugging_a_bridge_takes_its_devices_along():
+    m, host, br = setup()
+    program_buses(br)
+    d = br.plug(device(), 0)
+    br.config_write(R.PCI_MEMORY_BASE, 4, 0xFE80FE80)
+    br.config_write(R.PCI_COMMAND, 2, R.PCI_COMMAND_MEMORY)
+    d.config_write(R.PCI_BASE_ADDRESS_0, 4, 0xFE800000)
+    d.config_write(R.PCI_COMMAND, 2, R.PCI_COMMAND_MEMORY)
+    d.set_irq(1)
+    assert m.memory.region_at(0xFE800000) is not None and m.irq(10).level
+    host.root.unplug(br)
+    assert m.memory.region_at(0xFE800000) is None and not m.irq(10).level
+    assert d.bus is None and host.config_read(1, 0, 0, 4) == 0xFFFFFFFF

@@ -69,6 +69,12 @@ class PciBridge(PciFunction):
         super().attach(bus, devfn)
         self.secondary.host = bus.host
 
+    def detach(self) -> None:
+        """Unplugged: everything below goes with it."""
+        for fn in list(self.secondary.devices.values()):
+            self.secondary.unplug(fn)
+        super().detach()
+
     def plug(self, function: PciFunction, slot: int, func: int = 0) -> PciFunction:
         """Plug ``function`` into the secondary bus."""
         return self.secondary.plug(function, slot, func)
