@@ -195,6 +195,7 @@ def test_release_mem_region_frees_the_exact_busy_region(rig: Rig) -> None:
     (0x9000000, 0x800, "<0000000009000000-00000000090007ff>"),    # not the exact range
     (0x9100000, 0x1000, "<0000000009100000-0000000009100fff>"),   # nothing there
     (0x40000000, 0x1000, "<0000000040000000-0000000040000fff>"),  # part of System RAM
+    (0x9000000, -4, "<0000000009000000-0000000008fffffb>"),       # resource_size_t wraps
 ])
 def test_release_of_a_nonexistent_region_warns_and_changes_nothing(
         rig: Rig, start: int, n: int, shown: str) -> None:

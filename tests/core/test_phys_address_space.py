@@ -78,6 +78,16 @@ def test_an_access_size_that_is_not_1_2_4_8_is_a_clear_error(size: int) -> None:
     assert dev.log == [] and a.bus_errors == []
 
 
+def test_a_negative_bus_address_is_a_clear_error() -> None:
+    a = AddressSpace(bus_error_policy=IGNORE)
+    a.add_region(Region("ram", 0, 0x100))
+    with pytest.raises(ValueError, match="bus address -4 is not a physical address"):
+        a.read(-4, 4)
+    with pytest.raises(ValueError, match="bus address -1 is not a physical address"):
+        a.write(-1, 1, 0)
+    assert a.bus_errors == []
+
+
 # -- priorities and the flat view ----------------------------------------------------------
 
 def test_higher_priority_wins_and_the_lower_one_shows_around_it() -> None:

@@ -308,6 +308,8 @@ class AddressSpace:
               where: FlatRange | Region | None, detail: str = "") -> int:
         if size not in _UNPACK:
             raise _bad_size(size)
+        if not isinstance(addr, int) or addr < 0:
+            raise ValueError(f"bus address {addr!r} is not a physical address")
         region = where.region if isinstance(where, FlatRange) else where
         err = BusError(kind, addr, size, is_write, region.name if region else None, detail)
         self.bus_errors.append(err)
