@@ -89,12 +89,12 @@ class Bar:
         out = [(0, self.region)] if self.region is not None else []
         return out + self.subregions
 
-    def add_subregion(self, offset: int, name: str, size: int, ops: RegionOps,
-                      priority: int = 1) -> Region:
-        """A register file inside the BAR that overlays it (an MSI-X table)."""
+    def add_subregion(self, offset: int, name: str, size: int, ops: RegionOps) -> Region:
+        """A register file inside the BAR that overlays it (an MSI-X table): it is
+        placed one priority level above the BAR's own region."""
         if offset < 0 or offset + size > self.size:
             raise ConfigError(f"subregion '{name}' does not fit in BAR {self.index}")
-        region = Region(name, 0, size, "io", ops=ops, priority=priority)
+        region = Region(name, 0, size, "io", ops=ops)
         self.subregions.append((offset, region))
         if self.visible:
             self.function._place(self, self.address)
@@ -393,7 +393,7 @@ class PciFunction:
             space, base = host.space_for(bar.kind is BarKind.IO)
             if base + addr + bar.size - 1 > space.limit:
                 space = None
-        if bar._space is not None and (space is not bar._space or not regions):
+        if bar._space is not None and space is not bar._space:
             for _off, region in regions:
                 if region in bar._space.regions:
                     bar._space.remove_region(region)
@@ -408,10 +408,7 @@ class PciFunction:
                     space.move_region(region, base + addr + off)
             else:
                 region.base = base + addr + off
-                if off == 0:
-                    region.priority = prio
-                else:
-                    region.priority = prio + 1
+                region.priority = prio if region is bar.region else prio + 1
                 space.add_region(region)
         bar._space = space
 
