@@ -189,9 +189,11 @@ def test_initramfs_contents(tmp_path: Path, module_tree: Path) -> None:
     busybox = tmp_path / "busybox"
     busybox.write_bytes(b"\x7fELF busybox")
     out = initramfs.build_initramfs(kernel, busybox, out_dir=tmp_path / "out")
-    listing = subprocess.run(
-        ["cpio", "-it", "--quiet"], input=out.read_bytes(), capture_output=True
-    ).stdout.decode().split()
+    listing = (
+        subprocess.run(["cpio", "-it", "--quiet"], input=out.read_bytes(), capture_output=True)
+        .stdout.decode()
+        .split()
+    )
     for name in ("init", "bin/busybox", "etc/iomem/boot-modules", "proc", "sys", "dev", "job"):
         assert name in listing
     assert "lib/modules/9p.ko" in listing and "lib/modules/virtio_ring.ko" in listing

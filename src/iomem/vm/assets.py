@@ -271,6 +271,7 @@ class PrivateApt:
         self.arch = arch
         self.root = root
         self.progress = progress
+        self.fresh = False  # lists updated by this object: no point in updating again
 
     def options(self) -> list[str]:
         opts = [
@@ -312,6 +313,7 @@ class PrivateApt:
             self.progress,
             what=f"apt-get update for {self.arch}",
         )
+        self.fresh = True
 
     def download(self, package: str, dest: Path) -> Path:
         """``apt-get download PACKAGE:ARCH`` into ``dest``; returns the .deb path."""
@@ -320,21 +322,25 @@ class PrivateApt:
             self.update()
         dest.mkdir(parents=True, exist_ok=True)
         argv = ["apt-get", *self.options(), "download", f"{package}:{self.arch}"]
-        _say(self.progress, f"apt-get download {package}:{self.arch}")
+        what = f"apt-get download {package}:{self.arch}"
+        _say(self.progress, what)
         try:
-            _run_apt(argv, self.progress, cwd=dest, what=f"apt-get download {package}:{self.arch}")
-        except VMSetupError:
-            # Lists may be stale (a kernel moved on); refresh once and retry.
-            self.update()
-            try:
-                _run_apt(
-                    argv, self.progress, cwd=dest, what=f"apt-get download {package}:{self.arch}"
-                )
-            except VMSetupError as exc:
+            _run_apt(argv, self.progress, cwd=dest, what=what)
+        except VMSetupError as exc:
+            error: VMSetupError | None = exc
+            if not self.fresh:
+                # The lists may be stale (the kernel moved on): refresh once and retry.
+                self.update()
+                try:
+                    _run_apt(argv, self.progress, cwd=dest, what=what)
+                    error = None
+                except VMSetupError as again:
+                    error = again
+            if error is not None:
                 raise VMSetupError(
-                    f"cannot get Debian package {package} for {self.arch}: {exc}. "
-                    f"Check the name with: apt-cache -o APT::Architecture={self.arch} "
-                    f"search '^linux-image-'"
+                    f"cannot get Debian package {package} for {self.arch}: {error}. Check the "
+                    f"name: apt-cache search '^linux-image-' lists the kernels of this host's "
+                    f"architecture; other architectures have the same names with their own suffix"
                 ) from None
         debs = sorted(
             list(dest.glob(f"{package}_*_{self.arch}.deb"))
