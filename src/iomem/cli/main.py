@@ -7,7 +7,7 @@ import importlib
 import click
 
 # Command groups that live with their component: "module:attribute".
-_SUBCOMMANDS: list[str] = ["iomem.of.cli:dt"]
+_SUBCOMMANDS: list[str] = ["iomem.of.cli:dt", "iomem.vm.cli:vm"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
