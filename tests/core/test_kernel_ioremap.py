@@ -8,9 +8,12 @@ import re
 
 import pytest
 from core_rig import DEV_BASE, RAM_BASE, Rig, new_lines
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iomem.kernel import ioport as F
 from iomem.kernel.io import IoMem
+from iomem.kernel.ioremap import PageTable
 from iomem.kernel.resource import Resource
 
 SYM = r"[\w<>]+\+0x[0-9a-f]+/0x[0-9a-f]+"  # %pS of a caller
@@ -113,6 +116,46 @@ def test_pte_after_iounmap_is_gone(anyarch: Rig) -> None:
     k.iounmap(c + 0x10)  # iounmap rounds down to the page
     assert k.pte(va) is None and k.pte(va + 0x1000) is None
     assert vm_areas(k) == []
+
+
+def test_a_huge_mapping_costs_no_more_than_a_small_one(x86: Rig) -> None:
+    k = x86.k
+    c = k.ioremap(0x100000000, 1 << 44)  # a 16 TiB window, page tables and all
+    assert c is not None and c.area.size == (1 << 44) + 0x1000
+    last = c.vaddr + (1 << 44) - 0x1000
+    assert k.pte(last).pfn == (0x100000000 + (1 << 44) - 0x1000) >> 12
+    assert k.pte(last + 0x1000) is None
+    k.iounmap(c)
+    assert k.pte(c.vaddr) is None and len(k.ioremap_state.page_table) == 0
+
+
+def test_a_mapping_larger_than_the_vmalloc_window_is_null(rig: Rig) -> None:
+    k = rig.k
+    n = len(k.log)
+    assert k.ioremap(0, 1 << 47) is None
+    assert vm_areas(k) == [] and new_lines(k, n) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 48), st.integers(1, 12),
+                          st.integers(0, 500), st.sampled_from(["UC-", "WC"])), max_size=30))
+def test_page_table_extents_agree_with_a_page_by_page_table(ops: list[tuple]) -> None:
+    pt = PageTable()
+    ref: dict[int, tuple[int, str]] = {}
+    for is_map, vpn, npages, pfn, memtype in ops:
+        if is_map:
+            pt.map(vpn << 12, pfn << 12, npages, memtype)
+            ref.update({vpn + i: (pfn + i, memtype) for i in range(npages)})
+        else:
+            pt.unmap(vpn << 12, npages)
+            for i in range(npages):
+                ref.pop(vpn + i, None)
+        assert len(pt) == len(ref)
+    for vpn in range(64):
+        e = pt.lookup((vpn << 12) | 0x123)
+        assert ((e.pfn, e.memtype) if e else None) == ref.get(vpn)
+        if e is not None:
+            assert pt.virt_to_phys((vpn << 12) | 0x123) == (e.pfn << 12) | 0x123
 
 
 # -- refusals ------------------------------------------------------------------------------

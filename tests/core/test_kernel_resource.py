@@ -231,6 +231,25 @@ def test_release_resource_takes_the_children_remove_resource_keeps_them(root: Re
     assert R.release_resource(bus2) == -EINVAL  # not in a tree any more
 
 
+def test_adjust_resource_stays_between_its_neighbours(root: Resource) -> None:
+    a, b, c = mem(0x1000, 0x1FFF, "a"), mem(0x3000, 0x3FFF, "b"), mem(0x5000, 0x5FFF, "c")
+    for r in (a, b, c):
+        R.request_resource(root, r)
+    kid = mem(0x3100, 0x31FF, "kid")
+    R.request_resource(b, kid)
+    assert R.adjust_resource(b, 0x2000, 0x3000) == 0  # grows into the gaps
+    assert (b.start, b.end) == (0x2000, 0x4FFF)
+    assert R.adjust_resource(b, 0x6000, 0x100) == -EBUSY  # would jump over c
+    assert R.adjust_resource(b, 0x1800, 0x1000) == -EBUSY  # overlaps a
+    assert R.adjust_resource(b, 0x3200, 0x100) == -EBUSY  # would drop its child
+    assert R.adjust_resource(b, 0x3000, 0) == -EBUSY  # empty
+    assert (b.start, b.end) == (0x2000, 0x4FFF) and root.children == [a, b, c]
+    loose = mem(0x0, 0xFFF, "loose", 0)
+    R.request_resource(loose, mem(0x800, 0x8FF, "child"))
+    assert R.adjust_resource(loose, 0x900, 0x100) == -EBUSY  # no parent: children still count
+    assert R.adjust_resource(loose, 0x0, 0x2000) == 0 and loose.end == 0x1FFF
+
+
 # -- /proc/iomem and /proc/ioports ---------------------------------------------------------
 
 def qemu_pc_tree() -> Resource:

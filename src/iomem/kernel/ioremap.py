@@ -41,25 +41,62 @@ class PTE:
 
 
 class PageTable:
-    """The kernel's page tables for the vmalloc window: virtual page -> PTE."""
+    """The kernel's page tables for the vmalloc window: virtual page -> PTE.
+
+    Entries are kept as extents (a run of virtual pages mapping a run of frames
+    with one memory type), so mapping a 64 GiB BAR costs what a 4 KiB one does.
+    """
 
     def __init__(self, page_shift: int = 12) -> None:
         self.page_shift = page_shift
-        self.entries: dict[int, PTE] = {}
+        self._starts: list[int] = []  # first virtual page number of each extent, sorted
+        self._extents: dict[int, tuple[int, int, str]] = {}  # vpn -> (npages, pfn, memtype)
 
     def map(self, vaddr: int, phys: int, npages: int, memtype: str) -> None:
+        if npages <= 0:
+            return
+        self.unmap(vaddr, npages)
         s = self.page_shift
-        for i in range(npages):
-            self.entries[(vaddr >> s) + i] = PTE((phys >> s) + i, memtype)
+        vpn = vaddr >> s
+        insort(self._starts, vpn)
+        self._extents[vpn] = (npages, phys >> s, memtype)
 
     def unmap(self, vaddr: int, npages: int) -> None:
         s = self.page_shift
-        for i in range(npages):
-            self.entries.pop((vaddr >> s) + i, None)
+        lo = vaddr >> s
+        hi = lo + npages
+        i = max(bisect_right(self._starts, lo) - 1, 0)
+        while i < len(self._starts) and self._starts[i] < hi:
+            vpn = self._starts[i]
+            n, pfn, memtype = self._extents[vpn]
+            if vpn + n <= lo:
+                i += 1
+                continue
+            del self._starts[i]
+            del self._extents[vpn]
+            if vpn < lo:  # keep the head
+                self._extents[vpn] = (lo - vpn, pfn, memtype)
+                self._starts.insert(i, vpn)
+                i += 1
+            if vpn + n > hi:  # keep the tail
+                self._extents[hi] = (vpn + n - hi, pfn + hi - vpn, memtype)
+                self._starts.insert(i, hi)
+                i += 1
 
     def lookup(self, vaddr: int) -> PTE | None:
         """The entry mapping ``vaddr`` (None: not present, e.g. a guard page)."""
-        return self.entries.get(vaddr >> self.page_shift)
+        vpn = vaddr >> self.page_shift
+        i = bisect_right(self._starts, vpn) - 1
+        if i >= 0:
+            start = self._starts[i]
+            n, pfn, memtype = self._extents[start]
+            if vpn < start + n:
+                return PTE(pfn + vpn - start, memtype)
+        return None
+
+    def __len__(self) -> int:
+        """How many pages are mapped."""
+        return sum(n for n, _pfn, _t in self._extents.values())
 
     def virt_to_phys(self, vaddr: int) -> int | None:
         pte = self.lookup(vaddr)

@@ -225,21 +225,26 @@ def remove_resource(old: Resource) -> int:
 
 
 def adjust_resource(res: Resource, start: int, size: int) -> int:
-    """Change a resource's range if it still fits its parent, siblings and children."""
+    """``__adjust_resource``: change a resource's range if it still fits its parent,
+    stays between its neighbours (the sibling order is kept, never re-sorted) and
+    still holds its children; 0 or -EBUSY."""
     end = start + size - 1
+    if end < start:
+        return -EBUSY
     parent = res.parent
-    if parent is None:
-        res.start, res.end = start, end
-        return 0
-    if start < parent.start or end > parent.end:
-        return -EBUSY
-    if res.children and (res.children[0].start < start or res.children[-1].end > end):
-        return -EBUSY
-    for s in parent.children:
-        if s is not res and s.start <= end and s.end >= start:
+    if parent is not None:
+        if start < parent.start or end > parent.end:
+            return -EBUSY
+        kids = parent.children
+        i = _index_of(kids, res)
+        if i + 1 < len(kids) and kids[i + 1].start <= end:
+            return -EBUSY
+        if i > 0 and start <= kids[i - 1].end:
+            return -EBUSY
+    for c in res.children:
+        if c.start < start or c.end > end:
             return -EBUSY
     res.start, res.end = start, end
-    parent.children.sort(key=lambda r: r.start)
     return 0
 
 
