@@ -173,8 +173,14 @@ def test_duplicate_registrations_fail(rig: Rig) -> None:
     assert platform_driver_register(platform_driver("drv")) == -EBUSY
     assert new_lines(k, n) == ["Error: Driver 'drv' is already registered, aborting..."]
     again = platform_device("dup")
+    n = len(k.log)
     assert platform_device_register(again) == -17  # -EEXIST
     assert again not in k.devices.devices
+    out = new_lines(k, n)
+    assert out[0] == "sysfs: cannot create duplicate filename '/devices/platform/dup'"
+    assert out[1].startswith("CPU: 0 PID: 1 Comm: swapper/0 ")  # dump_stack()
+    assert out[-1] == ("kobject_add_internal failed for dup with -EEXIST, don't try to "
+                       "register things with the same name in the same directory.")
 
 
 # -- dev_printk ------------------------------------------------------------------------------

@@ -177,10 +177,30 @@ class DeviceCore:
 
     # -- registration ------------------------------------------------------------------
 
+    @staticmethod
+    def sysfs_path(dev: Device) -> str:
+        """Where the device sits under /sys (platform devices without a parent hang
+        off the ``platform`` bus device)."""
+        names = []
+        d: Device | None = dev
+        while d is not None:
+            names.append(d.name)
+            top = d
+            d = d.parent
+        if top.bus is not None and top.bus.name == "platform":
+            names.append("platform")
+        return "/devices/" + "/".join(reversed(names))
+
     def device_add(self, dev: Device) -> int:
-        if any(d.name == dev.name and d.bus is dev.bus for d in self.devices):
-            self.k.printk_err(f"sysfs: cannot create duplicate filename "
-                              f"'/devices/{dev.name}'")
+        if any(d.name == dev.name and d.parent is dev.parent and d.bus is dev.bus
+               for d in self.devices):
+            # sysfs_warn_dup() then kobject_add_internal(): -EEXIST
+            self.k.printk(KERN_WARNING, f"sysfs: cannot create duplicate filename "
+                                        f"'{self.sysfs_path(dev)}'")
+            self.k.dump_stack()
+            self.k.printk(KERN_ERR, f"kobject_add_internal failed for {dev.name} with -EEXIST, "
+                                    "don't try to register things with the same name in the "
+                                    "same directory.")
             return -17
         dev.kernel = self.k
         self.devices.append(dev)
