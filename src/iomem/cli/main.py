@@ -7,7 +7,10 @@ import importlib
 import click
 
 # Command groups that live with their component: "module:attribute".
-_SUBCOMMANDS: list[str] = ["iomem.of.cli:dt", "iomem.vm.cli:vm"]
+_SUBCOMMANDS: list[str] = ["iomem.of.cli:dt", "iomem.vm.cli:vm",
+                           "iomem.user.cli:read_cmd", "iomem.user.cli:write_cmd",
+                           "iomem.user.cli:dump_cmd", "iomem.user.cli:set_cmd",
+                           "iomem.user.cli:clear_cmd", "iomem.user.cli:poll_cmd"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
