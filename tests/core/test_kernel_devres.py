@@ -1,6 +1,6 @@
 """Managed resources: devm_ioremap_resource (its three failures, its region name),
 devm_request_mem_region, devm_iounmap, devm_request_resource, the platform
-helpers, and last-in first-out release on unbind and on a failed probe."""
+functions, and last-in first-out release on unbind and on a failed probe."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def bind(rig: Rig, probe: Callable, resources: list[Resource] | None = None,
     return pdev
 
 
-# -- devm_ioremap_resource ---------------------------------------------------------------
+# -- devm_ioremap_resource -----------------------------------------------------------------
 
 def test_devm_ioremap_resource_claims_maps_and_names_the_region(rig: Rig) -> None:
     k = rig.k
@@ -162,7 +162,7 @@ def test_devm_ioremap_resource_ioremap_failure_on_arm64(rig: Rig) -> None:
     assert pdev.devres == [] and "far" not in k.proc_iomem()
 
 
-# -- release order ---------------------------------------------------------------------------
+# -- release order -------------------------------------------------------------------------
 
 def test_unbind_releases_last_in_first_out(rig: Rig) -> None:
     k = rig.k
@@ -214,7 +214,7 @@ def test_a_probe_that_raises_still_releases(rig: Rig) -> None:
     assert rig.k.vm_areas() == [] and "uart" not in rig.k.proc_iomem()
 
 
-# -- the other devm_* helpers ------------------------------------------------------------------
+# -- the other devm_* functions ------------------------------------------------------------
 
 def test_devm_iounmap_and_devm_release_mem_region(rig: Rig) -> None:
     k = rig.k
@@ -272,7 +272,7 @@ def test_devm_request_resource_collision(rig: Rig) -> None:
     assert mine.parent is None
 
 
-# -- platform helpers ------------------------------------------------------------------------------
+# -- platform functions --------------------------------------------------------------------
 
 def test_platform_resource_lookup(rig: Rig) -> None:
     regs = DEFINE_RES_MEM(DEV_BASE, 0x1000, "regs")

@@ -1,4 +1,4 @@
-"""The kernel log on the virtual clock, the pr_* helpers, and the shape of WARN()
+"""The kernel log on the virtual clock, the pr_* functions, and the shape of WARN()
 and dump_stack() output per architecture, with taint."""
 
 from __future__ import annotations
