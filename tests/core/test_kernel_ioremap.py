@@ -218,19 +218,38 @@ def test_arm64_phys_beyond_phys_mask_is_null(rig: Rig) -> None:
 def test_x86_refuses_system_ram_with_warn_once(x86: Rig) -> None:
     k = x86.k
     n = len(k.log)
-    assert k.ioremap(RAM_BASE + 0x10, 0x100) is None
+    assert k.ioremap(RAM_BASE + 0x10, 0x2000) is None  # covers the page at 0x40001000
     out = new_lines(k, n)
     assert out[:2] == ["------------[ cut here ]------------",
-                       "ioremap on RAM at 0x0000000040000010 - 0x000000004000010f"]
+                       "ioremap on RAM at 0x0000000040000010 - 0x000000004000200f"]
     assert re.fullmatch(rf"WARNING: CPU: 0 PID: 1 at arch/x86/mm/ioremap.c:\d+ {SYM}", out[2])
     assert out[3:5] == ["Modules linked in:",
                         "CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-iomem #1"]
     assert out[6:8] == ["Call Trace:", " <TASK>"]
     assert out[-2:] == [" </TASK>", "---[ end trace 0000000000000000 ]---"]
     n = len(k.log)
-    assert k.ioremap(RAM_BASE + 0x8000, 0x100) is None  # WARN_ONCE: once per call site
+    assert k.ioremap(RAM_BASE + 0x8000, 0x1000) is None  # WARN_ONCE: once per call site
     assert new_lines(k, n) == []
     assert vm_areas(k) == [] and k.ioremap_state.memtypes == []
+
+
+@pytest.mark.parametrize("phys, size, allowed", [
+    (RAM_BASE + 0x10, 0x100, True),      # less than a page
+    (RAM_BASE + 0x800, 0x1000, True),    # two partial pages
+    (RAM_BASE + 0xFF800, 0x1000, True),  # the end of the last page, and beyond RAM
+    (RAM_BASE + 0xFF000, 0x2000, False),  # the whole last page
+])
+def test_x86_only_whole_pages_of_ram_count(x86: Rig, phys: int, size: int,
+                                           allowed: bool) -> None:
+    """__ioremap_check_ram rounds the RAM piece inwards: a mapping that covers no
+    whole page of System RAM is allowed, silently."""
+    k = x86.k
+    n = len(k.log)
+    c = k.ioremap(phys, size)
+    if allowed:
+        assert c is not None and new_lines(k, n) == []
+    else:
+        assert c is None and new_lines(k, n)[1].startswith("ioremap on RAM at ")
 
 
 def test_x86_invalid_physical_address(x86: Rig) -> None:

@@ -344,9 +344,19 @@ class Ioremap:
     # -- x86 specifics --------------------------------------------------------------
 
     def _system_ram_overlapping(self, start: int, last: int):
+        """``__ioremap_check_mem``: the System RAM resource of which [start, last]
+        covers at least one whole page (walk_mem_res clips each BUSY resource to the
+        request and __ioremap_check_ram rounds the piece inwards to pages, so a
+        request smaller than a page never counts as RAM)."""
+        shift = self.k.arch.page_shift
+        busy_mem = F.IORESOURCE_MEM | F.IORESOURCE_BUSY
         for r in self.k.iomem_resource.walk():
-            if (r.flags & F.IORESOURCE_SYSTEM_RAM) == F.IORESOURCE_SYSTEM_RAM and \
-                    r.start <= last and r.end >= start:
+            if (r.flags & busy_mem) != busy_mem or r.start > last or r.end < start:
+                continue
+            if (r.flags & F.IORESOURCE_SYSTEM_RAM) != F.IORESOURCE_SYSTEM_RAM:
+                continue
+            lo, hi = max(start, r.start), min(last, r.end)
+            if (hi + 1) >> shift > (lo + (1 << shift) - 1) >> shift:
                 return r
         return None
 
