@@ -83,6 +83,11 @@ def vm() -> None:
 )
 @click.option("--memory", default=DEFAULT_MEMORY, show_default=True)
 @click.option("--smp", type=int, default=1, show_default=True)
+@click.option(
+    "--bare",
+    is_flag=True,
+    help="Add no lab device (no 9p): busybox commands, results at the end.",
+)
 @click.option("--pvh", is_flag=True, help="amd64: boot the uncompressed kernel (faster, PVH).")
 @click.option("--verbose-kernel", is_flag=True, help="Boot without 'quiet'.")
 @click.option("--console", "show_console", is_flag=True, help="Print the guest console at the end.")
@@ -101,6 +106,7 @@ def run_cmd(
     accel: str | None,
     memory: str,
     smp: int,
+    bare: bool,
     pvh: bool,
     verbose_kernel: bool,
     show_console: bool,
@@ -111,8 +117,9 @@ def run_cmd(
 
     On pc and q35-iommu COMMAND runs with this host's own programs (its
     Python and this project included) in a chroot that sees the guest's
-    /proc, /sys and /dev; on virt it runs with busybox. One argument is
-    taken as a shell command line: iomem vm run -- 'cat /proc/iomem | head'.
+    /proc, /sys and /dev; on virt, and with --bare, it runs with busybox.
+    One argument is taken as a shell command line:
+    iomem vm run -- 'cat /proc/iomem | head'.
     """
     mach = get_machine(machine)
     chosen = list(devices) if devices or no_default_devices else None
@@ -137,6 +144,7 @@ def run_cmd(
             on_output=lambda text: (sys.stdout.write(text), sys.stdout.flush()),
             keep=keep,
             quiet=not verbose_kernel,
+            bare=bare,
         )
     except VMError as exc:
         raise _fail(exc) from None

@@ -13,10 +13,19 @@ over 9p at ``/host``, loads the requested modules, binds the guest's
 the host's own programs in a chroot there (for a guest of the host's
 architecture), or with busybox otherwise. It writes each command's output
 and exit status into the job share and powers the guest off.
+
+A *bare* run adds no device to the machine (no 9p: the guest's PCI and
+memory map are exactly the board's): its job travels as a second cpio
+archive appended to the image (the kernel unpacks concatenated archives),
+the commands run with busybox, and the results come back base64-encoded on
+the serial console.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import hashlib
 import lzma
 import shutil
@@ -38,10 +47,15 @@ HOST_TAG = "iomemhost"
 #: Printed on the console when init starts and when the job is done.
 MARK_INIT = "iomem-vm: init started"
 MARK_DONE = "iomem-vm: job done"
+#: Bare runs send each result file as base64 between these console lines.
+MARK_FILE = "iomem-vm-file "
+MARK_FILE_END = "iomem-vm-file-end"
 
 INIT_SCRIPT = r"""#!/bin/busybox sh
-# iomem VM lab: the guest's PID 1. Mount, load modules, run the job from the
-# job share, write outputs and exit statuses back into it, power off.
+# iomem VM lab: the guest's PID 1. Mount, load modules, run the job, write
+# outputs and exit statuses back, power off. The job comes from the job share
+# (9p), or, in a bare run, inside the initramfs with results sent back on the
+# console.
 /bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin /job /host /tmp
 /bin/busybox --install -s
 export PATH=/sbin:/usr/sbin:/bin:/usr/bin
@@ -51,7 +65,19 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 
 say() { echo "iomem-vm: $*"; }
+send_results() {
+    # Bare runs: each result file as base64 between markers, on the console.
+    cd /job || return
+    for f in error done out-* status-* collect/* $(find out -type f); do
+        [ -f "$f" ] || continue
+        echo "iomem-vm-file $f"
+        base64 "$f"
+        echo "iomem-vm-file-end"
+    done
+    cd /
+}
 halt() {
+    [ "$BARE" = 1 ] && send_results
     sync
     poweroff -f
     echo o > /proc/sysrq-trigger
@@ -59,21 +85,27 @@ halt() {
 }
 fail() {
     say "error: $*"
-    if [ -n "$JOB_MOUNTED" ]; then echo "$*" >> /job/error; fi
+    if [ -n "$JOB_READY" ]; then echo "$*" >> /job/error; fi
     halt
 }
 
 say "init started"
-while read -r mod; do
-    insmod "/lib/modules/$mod" || fail "cannot load $mod from the initramfs"
-done < /etc/iomem/boot-modules
-
-P9="trans=virtio,version=9p2000.L,msize=262144"
-mount -t 9p -o "$P9,cache=none" iomemjob /job || fail "cannot mount the job share (9p tag iomemjob)"
-JOB_MOUNTED=1
-. /job/job.env
-mount -t 9p -o "$P9,ro,cache=${HOST_CACHE:-loose}" iomemhost /host \
-    || fail "cannot mount the host root (9p tag iomemhost)"
+if [ -f /job/job.env ]; then
+    . /job/job.env
+    JOB_READY=1
+    dmesg -n 1
+else
+    while read -r mod; do
+        insmod "/lib/modules/$mod" || fail "cannot load $mod from the initramfs"
+    done < /etc/iomem/boot-modules
+    P9="trans=virtio,version=9p2000.L,msize=262144"
+    mount -t 9p -o "$P9,cache=none" iomemjob /job \
+        || fail "cannot mount the job share (9p tag iomemjob)"
+    JOB_READY=1
+    . /job/job.env
+    mount -t 9p -o "$P9,ro,cache=${HOST_CACHE:-loose}" iomemhost /host \
+        || fail "cannot mount the host root (9p tag iomemhost)"
+fi
 if [ "$TRACEFS" = 1 ]; then
     mount -t debugfs debugfs /sys/kernel/debug || fail "cannot mount debugfs"
     mount -t tracefs tracefs /sys/kernel/tracing || fail "cannot mount tracefs"
@@ -93,7 +125,7 @@ if [ "$CHROOT" = 1 ]; then
     mount -o bind /job "/host$JOB" || fail "cannot bind the job share at $JOB"
     run() { env -i HOME=/root TERM=dumb /bin/busybox chroot /host /bin/sh "$JOB/$1"; }
 else
-    mkdir -p "$JOB" && mount -o bind /job "$JOB" || fail "cannot bind the job share at $JOB"
+    mkdir -p "$JOB" && mount -o bind /job "$JOB" || fail "cannot bind the job directory at $JOB"
     run() { env -i HOME=/ TERM=dumb /bin/busybox sh "$JOB/$1"; }
 fi
 
@@ -144,21 +176,12 @@ def build_initramfs(
     with tempfile.TemporaryDirectory(prefix="iomem-initramfs-") as tmp:
         stage = Path(tmp)
         write_tree(stage, index, order, busybox)
-        names = sorted(str(p.relative_to(stage)) for p in stage.rglob("*"))
         partial = out.with_suffix(".partial")
-        with open(partial, "wb") as fh:
-            proc = subprocess.run(
-                ["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"],
-                input="\n".join(names) + "\n",
-                stdout=fh,
-                stderr=subprocess.PIPE,
-                cwd=stage,
-                text=True,
-                check=False,
-            )
-        if proc.returncode != 0:
+        try:
+            _cpio(stage, partial)
+        except VMSetupError as exc:
             partial.unlink(missing_ok=True)
-            raise VMSetupError(f"cpio failed building the initramfs: {proc.stderr.strip()}")
+            raise VMSetupError(f"building the initramfs: {exc}") from None
         partial.rename(out)
     return out
 
@@ -195,3 +218,63 @@ def write_tree(stage: Path, index: ModuleIndex, order: list[str], busybox: Path)
         dest.write_bytes(data)
         files.append(dest.name)
     (stage / "etc" / "iomem" / "boot-modules").write_text("".join(f + "\n" for f in files))
+
+
+def _cpio(stage: Path, out: Path) -> None:
+    names = sorted(str(p.relative_to(stage)) for p in stage.rglob("*"))
+    with open(out, "wb") as fh:
+        proc = subprocess.run(
+            ["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"],
+            input="\n".join(names) + "\n",
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            cwd=stage,
+            text=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise VMSetupError(f"cpio failed: {proc.stderr.strip()}")
+
+
+def bare_initrd(base: Path, job_root: Path, module_files: list[Path], out: Path) -> Path:
+    """``base`` with the job (and the module files it loads) appended as a second archive.
+
+    The job's files land in ``/job``; each module file at ``/host`` + its host
+    path, where the init's insmod looks for it.
+    """
+    if which("cpio") is None:
+        raise VMSetupError("a bare run needs cpio: sudo apt-get install cpio")
+    with tempfile.TemporaryDirectory(prefix="iomem-job-") as tmp:
+        stage = Path(tmp)
+        shutil.copytree(job_root, stage / "job", ignore=shutil.ignore_patterns("*.cpio"))
+        for src in module_files:
+            dest = stage / "host" / src.relative_to("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+        job_cpio = out.with_suffix(".job.cpio")
+        _cpio(stage, job_cpio)
+    with open(out, "wb") as fh:
+        for part in (base, job_cpio):
+            with open(part, "rb") as src_fh:
+                shutil.copyfileobj(src_fh, fh)
+    job_cpio.unlink()
+    return out
+
+
+def parse_console_files(console: str) -> dict[str, bytes]:
+    """The files a bare run sent on the console (see ``send_results`` in the init)."""
+    files: dict[str, bytes] = {}
+    name: str | None = None
+    chunks: list[str] = []
+    for raw in console.splitlines():
+        line = raw.rstrip("\r")
+        if name is None:
+            if line.startswith(MARK_FILE):
+                name, chunks = line[len(MARK_FILE) :].strip(), []
+        elif line == MARK_FILE_END:
+            with contextlib.suppress(binascii.Error, ValueError):  # garbled: not sent
+                files[name] = base64.b64decode("".join(chunks))
+            name = None
+        else:
+            chunks.append(line.strip())
+    return files

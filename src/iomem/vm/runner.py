@@ -37,7 +37,14 @@ from iomem.vm.errors import (
     VMTimeout,
     tail,
 )
-from iomem.vm.initramfs import HOST_TAG, JOB_TAG, MARK_INIT, build_initramfs
+from iomem.vm.initramfs import (
+    HOST_TAG,
+    JOB_TAG,
+    MARK_INIT,
+    bare_initrd,
+    build_initramfs,
+    parse_console_files,
+)
 from iomem.vm.machines import (
     Machine,
     Share,
@@ -199,6 +206,12 @@ class Job:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     host_cache: str = "loose"
+    bare: bool = False
+
+    @property
+    def chroot(self) -> bool:
+        """Commands run with the host's programs (a native guest that sees the host's root)."""
+        return self.machine.native and not self.bare
 
     @property
     def out_dir(self) -> Path:
@@ -206,7 +219,7 @@ class Job:
 
     def environment(self) -> dict[str, str]:
         """The environment every guest command starts with."""
-        if self.machine.native:
+        if self.chroot:
             pydir = os.path.dirname(sys.executable)
             path = f"{pydir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             home = os.environ.get("HOME", "/root")
@@ -225,7 +238,7 @@ class Job:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
         }
-        if self.machine.native and os.environ.get("PYTHONPATH"):
+        if self.chroot and os.environ.get("PYTHONPATH"):
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         env.update(self.env)
         return env
@@ -237,11 +250,12 @@ class Job:
     def write(self) -> None:
         for sub in ("out", "tmp", "collect"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        default_cwd = os.getcwd() if self.machine.native else "/"
+        default_cwd = os.getcwd() if self.chroot else "/"
         cwd = self.cwd or default_cwd
         (self.root / "job.env").write_text(
             f"JOB={shlex.quote(str(self.root))}\n"
-            f"CHROOT={1 if self.machine.native else 0}\n"
+            f"BARE={1 if self.bare else 0}\n"
+            f"CHROOT={1 if self.chroot else 0}\n"
             f"TRACEFS={1 if self.tracefs else 0}\n"
             f"NSTEPS={len(self.commands)}\n"
             f"HOST_CACHE={self.host_cache}\n"
@@ -448,8 +462,14 @@ def _boot(
     keep: bool = False,
     quiet: bool = True,
     python: Sequence[str] = (),
+    bare: bool = False,
 ) -> RunResult:
     started = time.monotonic()
+    if python and (bare or not mach.native):
+        where = "a bare guest" if bare else f"the {mach.name} guest ({mach.arch})"
+        raise VMError(
+            f"{where} cannot run this host's Python; give it a shell command (busybox) instead"
+        )
     assets = assets or prepare(mach, progress=progress)
     accel_used = _resolve_accel(accel, mach, assets)
     job_root = Path(tempfile.mkdtemp(prefix="iomem-vm-"))
@@ -467,19 +487,31 @@ def _boot(
             collect=list(collect),
             env=dict(env or {}),
             cwd=cwd,
+            bare=bare,
         )
         if modules:
             job.modules = _module_list(modules, assets)
         job.write()
+        initrd, shares = (
+            assets.initrd,
+            [
+                Share(HOST_TAG, Path("/"), True),
+                Share(JOB_TAG, job_root, False),
+            ],
+        )
+        if bare:
+            files = [Path(path) for path, _ in job.modules]
+            initrd = bare_initrd(assets.initrd, job_root, files, job_root / "initrd.cpio")
+            shares = []
         cmdline = kernel_cmdline(mach, append, quiet=quiet)
         console = job_root / "console.log"
         argv = qemu_command(
             mach,
             kernel=assets.image,
-            initrd=assets.initrd,
+            initrd=initrd,
             cmdline=cmdline,
             devices=devices,
-            shares=[Share(HOST_TAG, Path("/"), True), Share(JOB_TAG, job_root, False)],
+            shares=shares,
             serial=console,
             accel=accel_used,
             memory=memory,
@@ -505,6 +537,14 @@ def _boot(
                 f"{exc} ({where}). Last console lines:\n{tail(text)}", text, exc.pid
             ) from None
         text = _read(console)
+        if bare:
+            for name, data in parse_console_files(text).items():
+                dest = job_root / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+            if on_output is not None:
+                for i in range(len(job.commands)):
+                    on_output(_read(job_root / f"out-{i}"))
         error = job_root / "error"
         if error.exists():
             raise GuestSetupError(
@@ -602,6 +642,7 @@ def run(
     assets: BootAssets | None = None,
     keep: bool = False,
     quiet: bool = True,
+    bare: bool = False,
 ) -> RunResult:
     """Boot ``machine``, run ``command`` (and/or a ``python`` snippet), power off.
 
@@ -625,16 +666,15 @@ def run(
       ``auto`` (KVM if it is there and a probe boot answers, else TCG).
     - ``check``: raise GuestCommandError if a command exits non-zero.
     - ``keep``: leave the job directory (console log, scripts) for a look.
+    - ``bare``: add no device of the lab's own (no 9p shares), so the guest
+      sees exactly the board and its ``devices``; commands run with busybox,
+      the job travels in the initramfs and results come back on the console
+      at the end (no live output). For facts such as a pristine /proc/iomem.
 
     Raises VMSetupError (tools or kernel missing), VMTimeout, VMBootError or
     GuestSetupError; a command's failure is ``result.status`` unless ``check``.
     """
     mach = get_machine(machine)
-    if python is not None and not mach.native:
-        raise VMError(
-            f"the {mach.name} guest ({mach.arch}) cannot run this host's Python; "
-            f"give it a shell command (busybox) instead"
-        )
     commands = [] if command is None else [_render(command)]
     if command is None and python is None:
         raise VMError("nothing to run: give a command or python code")
@@ -659,6 +699,7 @@ def run(
         keep=keep,
         quiet=quiet,
         python=[python] if python is not None else [],
+        bare=bare,
     )
     return result.check() if check else result
 
