@@ -30,12 +30,16 @@ class LogRecord:
 class Printk:
     """The log buffer; ``now`` reads the virtual clock."""
 
-    def __init__(self, now: Callable[[], int]) -> None:
+    def __init__(self, now: Callable[[], int], debug: bool = False) -> None:
+        #: log pr_debug()/dev_dbg() lines (a kernel booted with dyndbg enabled)
+        self.debug = debug
         self._now = now
         self.records: list[LogRecord] = []
         self.listeners: list[Callable[[LogRecord], None]] = []
 
     def printk(self, level: int, text: str) -> None:
+        if level == KERN_DEBUG and not self.debug:
+            return  # pr_debug/dev_dbg are off unless dynamic debug turns them on
         for part in text.rstrip("\n").split("\n"):
             rec = LogRecord(self._now(), level, part)
             self.records.append(rec)
