@@ -98,3 +98,22 @@ def test_lspci_shows_the_bar(guest: RunResult) -> None:
     block = text.split("\n\n")[[i for i, b in enumerate(text.split("\n\n")) if "00:04.0" in b][0]]
     assert "Device 1234:11e8 (rev 10)" in block
     assert re.search(r"\tMemory at [0-9a-f]+ \(32-bit, non-prefetchable\) \[size=1M\]", block)
+
+
+def _pci_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if "Kernel " not in ln]
+
+
+def test_bare_run_sees_the_board_alone_and_matches_the_capture(vm_lab: Any) -> None:
+    result = vm_lab.run(
+        "grep -c . /proc/modules; lsmod | cut -d' ' -f1",
+        bare=True,
+        modules=["uio_pci_generic"],
+        collect=["/proc/iomem"],
+        check=True,
+    )
+    assert {"uio_pci_generic", "uio"} <= set(result.output.split())
+    iomem = result.text("/proc/iomem")
+    assert "0000:00:05.0" not in iomem and "virtio" not in iomem  # no lab devices
+    capture = (Path(__file__).parent / "data" / "pc-proc-iomem.txt").read_text()
+    assert _pci_lines(iomem) == _pci_lines(capture)

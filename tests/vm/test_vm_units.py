@@ -304,3 +304,47 @@ def test_unknown_machine_and_accel() -> None:
         machines.get_machine("vexpress")
     with pytest.raises(VMError, match="unknown accelerator"):
         _argv("pc", accel="hvf")
+
+
+# --------------------------------------------------------------------------- bare runs
+
+
+def test_console_files_survive_carriage_returns_and_noise() -> None:
+    import base64
+
+    payload = bytes(range(256)) * 3
+    encoded = base64.encodebytes(payload).decode().splitlines()
+    console = "\r\n".join(
+        ["[    1.0] booting", "iomem-vm-file out-0", *encoded, "iomem-vm-file-end"]
+        + ["iomem-vm-file status-0", "MAo=", "iomem-vm-file-end", "iomem-vm-file bad", "!!"]
+    )
+    files = initramfs.parse_console_files(console)
+    assert files["out-0"] == payload
+    assert files["status-0"] == b"0\n"
+    assert "bad" not in files  # never ended: not sent
+
+
+@pytest.mark.skipif(shutil.which("cpio") is None, reason="cpio is not installed")
+def test_bare_initrd_appends_the_job_and_its_modules(tmp_path: Path) -> None:
+    base = tmp_path / "base.cpio"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "init").write_text("#!/bin/sh\n")
+    initramfs._cpio(tmp_path / "b", base)
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "job.env").write_text("NSTEPS=1\n")
+    (job / "step-0.sh").write_text("true\n")
+    module = tmp_path / "mods" / "uio.ko"
+    module.parent.mkdir()
+    module.write_bytes(b"\x7fELF uio")
+    out = initramfs.bare_initrd(base, job, [module], tmp_path / "initrd.cpio")
+    data = out.read_bytes()
+    assert data.startswith(base.read_bytes())  # the cached image, unchanged, first
+    tail = (
+        subprocess.run(
+            ["cpio", "-it", "--quiet"], input=data[len(base.read_bytes()) :], capture_output=True
+        )
+        .stdout.decode()
+        .split()
+    )
+    assert {"job/job.env", "job/step-0.sh", "host" + str(module)} <= set(tail)
