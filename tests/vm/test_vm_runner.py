@@ -213,3 +213,31 @@ def test_cli_run_streams_output_and_exits_with_status(
     assert "command exited with status 4" in result.output
     assert (tmp_path / "o" / "echo_from-collect.txt").read_text() == "from-collect\n"
     assert (tmp_path / "o" / "out" / "f.txt").read_text() == "x\n"
+
+
+def test_auto_accel_probes_kvm_once_and_remembers(
+    fake_assets: runner.BootAssets, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IOMEM_VM_CACHE", str(tmp_path))
+    pc = MACHINES["pc"]
+    if not pc.native:
+        pytest.skip("the host is not amd64")
+    monkeypatch.setattr(runner, "kvm_accessible", lambda: False)
+    assert runner._resolve_accel("auto", pc, fake_assets) == "tcg"
+    with pytest.raises(VMError, match="/dev/kvm is missing or not writable"):
+        runner._resolve_accel("kvm", pc, fake_assets)
+    monkeypatch.setattr(runner, "kvm_accessible", lambda: True)
+    probes: list[str | None] = []
+
+    def hanging_probe(mach: Machine, commands: list[str], **kw: object) -> None:
+        probes.append(kw.get("accel"))  # type: ignore[arg-type]
+        raise VMTimeout("the guest did not power off within 30 s")
+
+    monkeypatch.setattr(runner, "_boot", hanging_probe)
+    said: list[str] = []
+    assert runner._resolve_accel("auto", pc, fake_assets, said.append) == "tcg"
+    assert runner._resolve_accel("auto", pc, fake_assets) == "tcg"
+    assert probes == ["kvm"]  # probed once, then remembered
+    assert said[-1] == "KVM did not answer: using TCG"
+    monkeypatch.setenv("IOMEM_VM_ACCEL", "kvm")
+    assert runner._resolve_accel(None, pc, fake_assets) == "kvm"

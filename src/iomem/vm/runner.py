@@ -400,7 +400,9 @@ def supervise(
         _kill(proc)
 
 
-def _resolve_accel(accel: str | None, mach: Machine, assets: BootAssets) -> str:
+def _resolve_accel(
+    accel: str | None, mach: Machine, assets: BootAssets, progress: Progress | None = None
+) -> str:
     accel = accel or os.environ.get("IOMEM_VM_ACCEL") or "tcg"
     if accel == "tcg":
         return "tcg"
@@ -411,11 +413,15 @@ def _resolve_accel(accel: str | None, mach: Machine, assets: BootAssets) -> str:
             raise VMError(f"KVM cannot run the {mach.name} guest here ({why}); use accel='tcg'")
         return "kvm"
     if accel == "auto":
-        return "kvm" if usable and kvm_answers(mach, assets) else "tcg"
+        return "kvm" if usable and kvm_answers(mach, assets, progress) else "tcg"
     raise VMError(f"unknown accelerator {accel!r}; use tcg, kvm or auto")
 
 
-def kvm_answers(machine: str | Machine = "pc", assets: BootAssets | None = None) -> bool:
+def kvm_answers(
+    machine: str | Machine = "pc",
+    assets: BootAssets | None = None,
+    progress: Progress | None = None,
+) -> bool:
     """Whether a KVM guest here boots and powers off (KVM can exist and yet hang).
 
     Tried once per host kernel and remembered in the cache.
@@ -429,6 +435,8 @@ def kvm_answers(machine: str | Machine = "pc", assets: BootAssets | None = None)
         verdicts = {}
     if key in verdicts:
         return bool(verdicts[key])
+    if progress is not None:
+        progress("trying KVM with a probe boot (once per host kernel; up to 30 s)")
     try:
         _boot(mach, [], assets=assets, accel="kvm", timeout=30.0)
         ok = True
@@ -437,6 +445,8 @@ def kvm_answers(machine: str | Machine = "pc", assets: BootAssets | None = None)
     verdicts[key] = ok
     verdict_file.parent.mkdir(parents=True, exist_ok=True)
     verdict_file.write_text(json.dumps(verdicts, indent=1) + "\n")
+    if progress is not None:
+        progress("KVM answers: using it" if ok else "KVM did not answer: using TCG")
     return ok
 
 
@@ -471,7 +481,7 @@ def _boot(
             f"{where} cannot run this host's Python; give it a shell command (busybox) instead"
         )
     assets = assets or prepare(mach, progress=progress)
-    accel_used = _resolve_accel(accel, mach, assets)
+    accel_used = _resolve_accel(accel, mach, assets, progress)
     job_root = Path(tempfile.mkdtemp(prefix="iomem-vm-"))
     job_root.chmod(0o755)
     try:
