@@ -241,3 +241,27 @@ def test_auto_accel_probes_kvm_once_and_remembers(
     assert said[-1] == "KVM did not answer: using TCG"
     monkeypatch.setenv("IOMEM_VM_ACCEL", "kvm")
     assert runner._resolve_accel(None, pc, fake_assets) == "kvm"
+
+
+def test_lab_skips_outside_ci_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iomem.vm import pytest_plugin
+    from iomem.vm.errors import VMSetupError
+
+    def no_qemu(*args: object, **kwargs: object) -> None:
+        raise VMSetupError("the VM lab needs qemu-system-x86_64 (Debian package qemu-system-x86)")
+
+    monkeypatch.setattr(runner, "prepare", no_qemu)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("IOMEM_VM", raising=False)
+    lab = pytest_plugin.Lab()
+    with pytest.raises(pytest.skip.Exception, match="VM lab unavailable: the VM lab needs qemu"):
+        lab.assets("pc")
+    with pytest.raises(pytest.skip.Exception):  # remembered: no second attempt
+        lab.run("true")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true but failed"):
+        pytest_plugin.Lab().assets("pc")
+    monkeypatch.setenv("CI", "false")
+    monkeypatch.setenv("IOMEM_VM", "0")
+    with pytest.raises(pytest.skip.Exception, match="disabled by IOMEM_VM=0"):
+        pytest_plugin.Lab().assets("pc")
