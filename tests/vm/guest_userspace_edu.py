@@ -217,7 +217,7 @@ def vfio_checks() -> None:
                 "num_regions": d.num_regions,
                 "num_irqs": d.num_irqs,
                 "regions": [r.__dict__ for r in d.regions()],
-                "irqs": [d.irq_info(i).__dict__ for i in range(d.num_irqs)],
+                "irqs": [i.__dict__ for i in d.irqs()],
             }
 
     step("vfio_info", info)

@@ -109,7 +109,7 @@ class DevMemBackend:
             info["owner"] = owner
         return Window(size=size, name=f"{self.path} {start:#x}", buffer=mm, delta=page_off,
                       phys=start, writable=write,
-                      readonly_reason="mapped read-only (write=False)", info=info)
+                      readonly_reason="opened with write=False", info=info)
 
 
 def map_devmem(phys: int, size: int, *, write: bool = True, force: bool = False,

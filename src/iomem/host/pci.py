@@ -278,18 +278,25 @@ class PciDevice:
             raise MapError(f"binding {self.bdf} to {driver} failed: the driver did not take "
                            f"the device (see dmesg)")
 
-    def claims(self, bar: int, iomem: Iomem | None = None) -> list[IomemEntry]:
-        """Driver claims inside BAR ``bar``'s range in /proc/iomem (empty when none or
-        when /proc/iomem cannot say)."""
+    def claims(self, bar: int, tree: Iomem | None = None) -> list[IomemEntry]:
+        """Driver claims inside BAR ``bar``'s range in /proc/iomem (/proc/ioports for an
+        I/O BAR); empty when there are none or the file cannot say."""
         res = self.resource(bar)
-        if not res.is_mem or res.unused:
+        if res.unused:
             return []
-        if iomem is None:
-            try:
-                iomem = read_iomem(_rel(self.root, "proc/iomem"))
-            except (OSError, IomemUnavailable, ValueError):
+        if tree is None:
+            tree = _resource_tree(self.root, res)
+            if tree is None:
                 return []
-        return [e for e in iomem.owners(res.start, res.end) if e.kind == "claim"]
+        return [e for e in tree.owners(res.start, res.end) if e.kind == "claim"]
+
+
+def _resource_tree(root: Path, res: PciResource) -> Iomem | None:
+    """/proc/iomem or /proc/ioports, whichever holds ``res``; None if unreadable."""
+    try:
+        return read_iomem(_rel(root, "proc/ioports" if res.is_io else "proc/iomem"))
+    except (OSError, IomemUnavailable, ValueError):
+        return None
 
 
 def _config_check(offset: int, size: int) -> None:
@@ -374,15 +381,14 @@ class PciBarBackend:
 
     def _ownership(self, res: PciResource, write: bool, force: bool) -> dict[str, str]:
         info: dict[str, str] = {}
-        try:
-            iomem = read_iomem(self.root / "proc/iomem")
-        except (OSError, IomemUnavailable, ValueError):
+        tree = _resource_tree(self.root, res)
+        if tree is None:
             return info
-        held = self.device.claims(self.bar, iomem)
+        held = self.device.claims(self.bar, tree)
         if held:
             info["owner"] = held[-1].name
         if write and not force:
-            why = write_refusal(iomem, res.start, res.end)
+            why = write_refusal(tree, res.start, res.end, space="io" if res.is_io else "mem")
             if why:
                 raise OwnershipError(f"refusing to map {self.device.bdf} BAR{self.bar} for "
                                      f"writing: {why}; map it read-only (write=False), unbind "
@@ -437,7 +443,7 @@ class PciBarBackend:
         os.close(fd)
         return Window(size=size, name=name, buffer=mm, delta=page_off,
                       phys=res.start + offset, writable=write,
-                      readonly_reason="mapped read-only (write=False)",
+                      readonly_reason="opened with write=False",
                       ram_like=res.prefetchable, release=disable,
                       info={**info, "path": str(path)})
 
@@ -458,10 +464,10 @@ def _io_window(fd: int, res: PciResource, offset: int, size: int, name: str, wri
 
     return Window(size=size, name=name, read=read, write=write_ if write else None,
                   delta=offset, phys=res.start + offset, writable=write,
-                  readonly_reason="opened read-only (write=False)",
+                  readonly_reason="opened with write=False",
                   widths=frozenset({1, 2, 4}),
                   widths_reason="I/O ports are 8, 16 and 32 bits wide",
-                  release=release, info={**info, "memtype": "I/O ports"})
+                  release=release, info={**info, "memtype": "I/O ports", "space": "io"})
 
 
 def map_bar(device: PciDevice | str, bar: int = 0, *, wc: bool = False, write: bool = True,

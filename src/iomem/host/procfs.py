@@ -7,11 +7,13 @@ as zero, which :func:`read_iomem` detects and says so instead of returning a
 tree that claims everything lives at address 0.
 
 The file does not show the BUSY flag, so who *holds* a range is read from the
-names: bus windows (``PCI Bus 0000:00``) and a PCI function's BAR resources
-(named by the function, ``0000:00:04.0``) are containers the PCI core
-registers for every device; ``System RAM`` and firmware ranges are memory; any
-other entry is a claim a driver or the platform made (``e1000`` under a BAR,
-``virtio-pci-modern``, ``IOAPIC 0``, ``PNP0103:00``).
+names: bus windows (``PCI Bus 0000:00``), a PCI function's BAR resources
+(named by the function, ``0000:00:04.0``) and a platform device's resources
+(``9000000.pl011``, ``pl011@9000000``) are containers the PCI and OF cores
+register for every device; ``System RAM`` and firmware ranges are memory;
+anything nested in a device's resource, and any other entry, is a claim a
+driver or the platform made (``e1000`` under a BAR, ``virtio-pci-modern``,
+``IOAPIC 0``, ``PNP0103:00``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from ..user.errors import MmioError
 
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
 _PCI_FUNCTION = re.compile(r"^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+# a platform device's own resource: "9000000.pl011" (dev_name) or "pl011@9000000" (node)
+_PLATFORM_DEVICE = re.compile(r"^(?:[0-9a-f]+\.[\w,.-]+|[\w,.-]+@[0-9a-f]+)$")
 _CONTAINER_PREFIXES = ("PCI Bus ", "PCI MMCONFIG", "PCI ECAM")
 #: Names of memory (not device) ranges: RAM, the kernel image in it, firmware tables.
 MEMORY_NAMES = frozenset({
@@ -56,10 +60,18 @@ class IomemEntry:
 
     @property
     def kind(self) -> str:
-        """``container`` (bus window, PCI BAR), ``memory`` (RAM, firmware) or ``claim``."""
+        """``container`` (bus window, a device's own resource), ``memory`` (RAM, firmware)
+        or ``claim`` (what a driver requested: anything else, and anything nested in a
+        device's own resource, whatever its name)."""
         if self.name in MEMORY_NAMES or self.name.startswith("Kernel "):
             return "memory"
-        if _PCI_FUNCTION.match(self.name) or self.name.startswith(_CONTAINER_PREFIXES):
+        if self.name.startswith(_CONTAINER_PREFIXES):
+            return "container"
+        if _PCI_FUNCTION.match(self.name) or _PLATFORM_DEVICE.match(self.name):
+            parent = self.parent
+            if parent is not None and parent.kind == "container" and not \
+                    parent.name.startswith(_CONTAINER_PREFIXES):
+                return "claim"
             return "container"
         return "claim"
 
@@ -137,7 +149,7 @@ def parse_iomem(text: str, *, source: str = "/proc/iomem") -> Iomem:
 
 
 def read_iomem(path: str | Path = "/proc/iomem") -> Iomem:
-    """Read and parse /proc/iomem (``path`` for a copy or a fake tree)."""
+    """Read and parse /proc/iomem, or /proc/ioports, which has the same format."""
     return parse_iomem(Path(path).read_text(), source=str(path))
 
 
@@ -149,22 +161,26 @@ def describe_owner(entry: IomemEntry) -> str:
     return f"'{entry.name}' ({where})"
 
 
-def write_refusal(iomem: Iomem, start: int, end: int) -> str | None:
+def write_refusal(iomem: Iomem, start: int, end: int, *, space: str = "mem") -> str | None:
     """Why writing to ``[start, end]`` would go behind a kernel driver's back, or None.
 
     Memory (System RAM and friends) and driver claims both count; bus windows
-    and a PCI function's own BAR resources do not.
+    and a PCI function's own BAR resources do not. ``space="io"`` reads the tree
+    as /proc/ioports.
     """
     owners = iomem.owners(start, end)
     if not owners:
         return None
+    if space == "io":
+        rng, source = f"[io  {start:#06x}-{end:#06x}]", "/proc/ioports"
+    else:
+        rng, source = f"[mem {start:#010x}-{end:#010x}]", "/proc/iomem"
     mem = [e for e in owners if e.kind == "memory"]
-    if mem:
+    if mem and space == "mem":
         what = ("RAM the kernel uses" if mem[-1].name.startswith(("System RAM", "Kernel "))
                 else "a range the firmware reserved")
-        return (f"[mem {start:#010x}-{end:#010x}] is {describe_owner(mem[-1])} in "
-                f"/proc/iomem: {what}, not a device's registers")
+        return (f"{rng} is {describe_owner(mem[-1])} in {source}: {what}, not a device's "
+                f"registers")
     held = owners[-1]
-    return (f"[mem {start:#010x}-{end:#010x}] is held by {describe_owner(held)} in "
-            f"/proc/iomem: a kernel driver owns it, and stores behind its back can crash "
-            f"the device or the machine")
+    return (f"{rng} is held by {describe_owner(held)} in {source}: a kernel driver owns it, "
+            f"and stores behind its back can crash the device or the machine")

@@ -252,7 +252,7 @@ class UioBackend:
             os.close(fd)
         return Window(size=size, name=f"{self.device.id} map{m.index}", buffer=mm,
                       delta=m.offset + offset, phys=m.addr + offset, writable=write,
-                      readonly_reason="mapped read-only (write=False)",
+                      readonly_reason="opened with write=False",
                       info={"backend": "uio", "uio": self.device.id, "map": m.name,
                             "memtype": "UC"})
 

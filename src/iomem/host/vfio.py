@@ -217,9 +217,9 @@ class VfioDevice:
             self.group = os.open(gpath, os.O_RDWR | os.O_CLOEXEC)
         except OSError as e:
             if e.errno == errno.EBUSY:
-                raise MapError(f"cannot open {gpath}: another process has the VFIO group "
-                               f"open (a group is opened by one process at a time)",
-                               e.errno) from None
+                raise MapError(f"cannot open {gpath}: the VFIO group is already open (a group "
+                               f"has one opener at a time: another process, or an earlier "
+                               f"open here that was not closed)", e.errno) from None
             raise MapError(diagnose.explain_open(e, gpath), e.errno) from None
         status = _ioctl_buf(self.group, VFIO_GROUP_GET_STATUS,
                             bytearray(_STATUS.pack(_STATUS.size, 0)))
@@ -231,9 +231,16 @@ class VfioDevice:
                            errno.EPERM)
         fcntl.ioctl(self.group, VFIO_GROUP_SET_CONTAINER, struct.pack("i", self.container))
         if iommu is None:
-            iommu = VFIO_TYPE1v2_IOMMU if _ioctl_int(
-                self.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) else VFIO_TYPE1_IOMMU
-        _ioctl_int(self.container, VFIO_SET_IOMMU, iommu)
+            iommu = next((t for t in (VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU)
+                          if _ioctl_int(self.container, VFIO_CHECK_EXTENSION, t)), None)
+            if iommu is None:
+                raise MapError("the VFIO container offers no type1 IOMMU: the IOMMU backend "
+                               "module is not loaded (modprobe vfio_iommu_type1)", errno.ENODEV)
+        try:
+            _ioctl_int(self.container, VFIO_SET_IOMMU, iommu)
+        except OSError as e:
+            raise MapError(f"VFIO_SET_IOMMU (type {iommu}) failed: {e.strerror}",
+                           e.errno) from None
         try:
             self.fd = _ioctl_int(self.group, VFIO_GROUP_GET_DEVICE_FD,
                                  self.bdf.encode() + b"\0")
@@ -254,13 +261,34 @@ class VfioDevice:
         return RegionInfo(idx, flags, size, offset)
 
     def regions(self) -> list[RegionInfo]:
-        return [self.region(i) for i in range(self.num_regions)]
+        """The regions the device has (vfio-pci counts VGA in even for non-VGA devices,
+        and answers EINVAL for it)."""
+        out = []
+        for i in range(self.num_regions):
+            try:
+                out.append(self.region(i))
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+        return out
 
     def irq_info(self, index: int) -> IrqInfo:
         buf = bytearray(_IRQ_INFO.pack(_IRQ_INFO.size, 0, index, 0))
         _ioctl_buf(self.fd, VFIO_DEVICE_GET_IRQ_INFO, buf)
         _, flags, idx, count = _IRQ_INFO.unpack(buf)
         return IrqInfo(idx, flags, count)
+
+    def irqs(self) -> list[IrqInfo]:
+        """The interrupt indexes the device answers for (vfio-pci refuses ERR on a
+        function without PCIe AER with EINVAL)."""
+        out = []
+        for i in range(self.num_irqs):
+            try:
+                out.append(self.irq_info(i))
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+        return out
 
     def set_irqs(self, index: int, flags: int, start: int = 0, count: int = 0,
                  fds: list[int] | None = None) -> None:
@@ -283,6 +311,10 @@ class VfioDevice:
         name = f"{self.bdf} {reg.name} (vfio)"
         write = write and reg.writable
         info = {"backend": "vfio", "bdf": self.bdf, "region": reg.name, "memtype": "UC"}
+        phys = None
+        if index < 6:
+            res = self.pci.resource(index)
+            phys = res.start if res.is_mem else None
         if use_mmap and reg.mmap_ok:
             try:
                 mm = mmap.mmap(self.fd, reg.size, mmap.MAP_SHARED,
@@ -290,7 +322,7 @@ class VfioDevice:
                                offset=reg.offset)
             except OSError as e:
                 raise MapError(f"cannot mmap {name}: {e.strerror}", e.errno) from None
-            return Window(size=reg.size, name=name, buffer=mm, writable=write,
+            return Window(size=reg.size, name=name, buffer=mm, writable=write, phys=phys,
                           readonly_reason="the region is not writable or was opened read-only",
                           info=info)
         fd, base = self.fd, reg.offset
@@ -313,7 +345,7 @@ class VfioDevice:
             widths = frozenset({1, 2, 4, 8})
         info["memtype"] = "read()/write()"
         return Window(size=reg.size, name=name, read=read, write=write_ if write else None,
-                      writable=write, widths=widths, widths_reason=why,
+                      writable=write, widths=widths, widths_reason=why, phys=phys,
                       readonly_reason="the region is not writable or was opened read-only",
                       info=info)
 

@@ -270,7 +270,9 @@ class Mmio:
         w = self._shared.window
         parts = [w.name]
         if self.phys is not None:
-            parts.append(f"[mem {self.phys:#010x}-{self.phys + max(self._size, 1) - 1:#010x}]")
+            end = self.phys + max(self._size, 1) - 1
+            parts.append(f"[io  {self.phys:#06x}-{end:#06x}]" if w.info.get("space") == "io"
+                         else f"[mem {self.phys:#010x}-{end:#010x}]")
         parts.append(f"{self._size:#x} bytes")
         for key in ("memtype", "owner"):
             if w.info.get(key):
