@@ -41,8 +41,7 @@ def strict(vm_lab: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def vfio(vm_lab: Any) -> dict[str, Any]:
-    return _boot(vm_lab, "vfio", machine="q35-iommu",
-                 modules=["vfio_pci", "vfio_iommu_type1"])
+    return _boot(vm_lab, "vfio", machine="q35-iommu", modules=["vfio_pci", "vfio_iommu_type1"])
 
 
 def _driver_ok(facts: dict[str, Any], key: str, *, irq: bool = False) -> dict[str, Any]:
@@ -57,8 +56,9 @@ def _driver_ok(facts: dict[str, Any], key: str, *, irq: bool = False) -> dict[st
 
 def test_pci_sysfs(relaxed: dict[str, Any]) -> None:
     got = _driver_ok(relaxed, "sysfs")
-    assert got["mapping"] == ("0000:00:04.0 BAR0, [mem 0xfea00000-0xfeafffff], 0x100000 bytes, "
-                              "memtype UC")
+    assert got["mapping"] == (
+        "0000:00:04.0 BAR0, [mem 0xfea00000-0xfeafffff], 0x100000 bytes, memtype UC"
+    )
     assert relaxed["edu"]["bar0_text"] == "Memory at fea00000 (32-bit, non-prefetchable) [size=1M]"
 
 
@@ -90,8 +90,13 @@ def test_vfio_read_write_path(vfio: dict[str, Any]) -> None:
     assert "via read()/write()" in got["mapping"]
     assert edu_userspace.mismatches(got, irq=True) == [
         f"{key}: got {got[key]!r}, want {edu_userspace.EXPECTED[key]!r}"
-        for key in ("readq_id", "dma_src_writeq_readq", "dma_src_lo_hi_writeq_readq",
-                    "dma_src_writeq_lo_hi_readq")]
+        for key in (
+            "readq_id",
+            "dma_src_writeq_readq",
+            "dma_src_lo_hi_writeq_readq",
+            "dma_src_writeq_lo_hi_readq",
+        )
+    ]
     # 64-bit accesses are refused there, with the reason, instead of being split
     assert "makes an 8-byte access as two 4-byte ones before Linux 6.10" in got["readq_id"]
     assert got["dma_src_lo_hi_writeq_lo_hi_readq"] == 0xFFFFFFFF89ABCDEF
@@ -117,12 +122,12 @@ def test_vfio_regions_irqs_and_refusals(vfio: dict[str, Any]) -> None:
     assert vfio["cli_vfio_read"] == {"status": 0, "stdout": "0x010000ed\n", "stderr": ""}
 
 
-def test_a_64bit_access_is_one_access_everywhere(relaxed: dict[str, Any],
-                                                 vfio: dict[str, Any]) -> None:
+def test_a_64bit_access_is_one_access_everywhere(
+    relaxed: dict[str, Any], vfio: dict[str, Any]
+) -> None:
     """edu keeps all 64 bits of one 8-byte store at 0x80; two 32-bit halves lose the
     high word (0x84 ignores stores and reads all-ones)."""
-    for facts, key in ((relaxed, "sysfs"), (relaxed, "devmem"), (relaxed, "uio"),
-                       (vfio, "vfio")):
+    for facts, key in ((relaxed, "sysfs"), (relaxed, "devmem"), (relaxed, "uio"), (vfio, "vfio")):
         got = facts[key]
         assert got["dma_src_writeq_readq"] == VALUE, key
         assert got["dma_src_lo_hi_writeq_readq"] == VALUE & 0xFFFFFFFF, key
@@ -144,8 +149,7 @@ def test_strict_devmem_refuses_a_driver_held_range_clearly(strict: dict[str, Any
     assert cli["status"] == 1 and cli["stderr"].count("\n") == 1
     assert cli["stderr"].startswith("Error: /dev/mem refused to map [mem 0xfe000000-0xfe000003]")
     # sysfs resourceN of the same range: the kernel answers EINVAL, explained the same way
-    assert "(EINVAL): the range is held by 'virtio-pci-modern'" in \
-        strict["held_read"]["message"]
+    assert "(EINVAL): the range is held by 'virtio-pci-modern'" in strict["held_read"]["message"]
 
 
 def test_strict_devmem_still_maps_a_range_no_driver_holds(strict: dict[str, Any]) -> None:
@@ -173,8 +177,7 @@ def test_ram_is_refused_in_either_mode(relaxed: dict[str, Any], strict: dict[str
 
 def test_decode_off_write_combining_and_io_bars(relaxed: dict[str, Any]) -> None:
     off = relaxed["decode_off"]
-    assert "memory decode off (bit 1 of the PCI command register is 0)" in \
-        off["refused"]["message"]
+    assert "memory decode off (bit 1 of the PCI command register is 0)" in off["refused"]["message"]
     assert off["enabled_id"] == 0x010000ED
     assert "BAR0 is not prefetchable" in relaxed["wc_refused"]["message"]
     io = relaxed["io_bar"]
@@ -206,10 +209,13 @@ def test_cli_on_a_real_kernel(relaxed: dict[str, Any]) -> None:
     assert relaxed["cli_clear"]["stdout"] == "0x00000080 -> 0x00000000\n"
     assert relaxed["cli_poll"]["stdout"] == "0x00000000\n"
     timeout = relaxed["cli_poll_timeout"]
-    assert timeout["status"] == 1 and "timed out after 0.2 s: last read 0x010000ed" in \
-        timeout["stderr"]
+    assert (
+        timeout["status"] == 1
+        and "timed out after 0.2 s: last read 0x010000ed" in timeout["stderr"]
+    )
     assert relaxed["cli_devmem_read"]["stdout"] == "0x010000ed\n"
     assert relaxed["cli_devmem_read64"]["stdout"] == "0x0000000000000000\n"
     assert relaxed["cli_misaligned"]["stderr"] == (
         "Error: readl: offset 0x2 (physical 0xfea00002) is not 4-byte aligned; "
-        "a 32-bit access must be naturally aligned\n")
+        "a 32-bit access must be naturally aligned\n"
+    )

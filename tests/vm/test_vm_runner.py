@@ -265,3 +265,29 @@ def test_lab_skips_outside_ci_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("IOMEM_VM", "0")
     with pytest.raises(pytest.skip.Exception, match="disabled by IOMEM_VM=0"):
         pytest_plugin.Lab().assets("pc")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ([], ["edu"]),
+        (["--device", "edu"], ["edu"]),
+        (["--device", "e1000", "--device", "edu"], ["edu", "e1000"]),
+        (["--no-default-devices", "--device", "e1000"], ["e1000"]),
+    ],
+)
+def test_cli_devices_add_to_the_defaults(
+    options: list[str],
+    expected: list[str],
+    fake_pc: Machine,
+    fake_assets: runner.BootAssets,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("FAKE_QEMU_ARGS", str(tmp_path / "args"))
+    monkeypatch.setattr("iomem.vm.cli.prepare", lambda *a, **k: fake_assets)
+    monkeypatch.setattr("iomem.vm.cli.get_machine", lambda name: fake_pc)
+    result = CliRunner().invoke(vm, ["run", *options, "--", "true"])
+    assert result.exit_code == 0, result.output
+    args = (tmp_path / "args").read_text().splitlines()
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-device"] == expected

@@ -48,9 +48,11 @@ def vm() -> None:
     "devices",
     multiple=True,
     metavar="DEVICE",
-    help="A QEMU -device value (repeatable); replaces the machine's default devices.",
+    help="A QEMU -device value to add (repeatable); the machine's defaults stay, once each.",
 )
-@click.option("--no-default-devices", is_flag=True, help="Leave out the machine's default devices.")
+@click.option(
+    "--no-default-devices", is_flag=True, help="Leave out the machine's default devices (edu)."
+)
 @click.option(
     "--append", "append", multiple=True, metavar="ARGS", help="Kernel command-line arguments."
 )
@@ -122,7 +124,8 @@ def run_cmd(
     iomem vm run -- 'cat /proc/iomem | head'.
     """
     mach = get_machine(machine)
-    chosen = list(devices) if devices or no_default_devices else None
+    chosen = [] if no_default_devices else list(mach.default_devices)
+    chosen += [d for d in devices if d not in chosen]
     cmd: str | list[str] = command[0] if len(command) == 1 else list(command)
     started = time.monotonic()
     try:

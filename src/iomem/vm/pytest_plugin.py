@@ -107,10 +107,8 @@ def _lab(config: pytest.Config) -> Lab:
 
 @pytest.fixture(scope="session")
 def vm_lab(pytestconfig: pytest.Config) -> Iterator[Lab]:
-    """The VM lab, set up for the pc machine; other machines are set up on first run."""
-    lab = _lab(pytestconfig)
-    lab.assets("pc")
-    yield lab
+    """The VM lab; each machine's architecture is set up on first use."""
+    yield _lab(pytestconfig)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -123,7 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "vm_lab" in getattr(item, "fixturenames", ()):
+        if "vm_lab" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("vm"):
             item.add_marker(pytest.mark.vm)
 
 
