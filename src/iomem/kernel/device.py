@@ -245,20 +245,24 @@ class DeviceCore:
     def driver_probe_device(self, drv: DeviceDriver, dev: Device) -> int:
         """``really_probe``: bind, call probe, undo everything on failure."""
         dev.driver = drv
+        self._event("probe", dev)
         try:
             with self.k.active():
                 ret = dev.bus.probe(dev) if dev.bus else drv.probe(dev)
         except BaseException:
             self.devres_release_all(dev)
             dev.driver = None
+            self._event("probe-failed", dev)
             raise
         ret = 0 if ret is None else ret
         if not isinstance(ret, int) or isinstance(ret, bool):
             self.devres_release_all(dev)
             dev.driver = None
+            self._event("probe-failed", dev)
             raise TypeError(f"{drv.name}: probe must return 0 or a negative errno, "
                             f"not {ret!r}")
         if ret == 0:
+            self._event("probed", dev)
             dev.deferred = False
             if dev in self.deferred:
                 self.deferred.remove(dev)
@@ -274,6 +278,7 @@ class DeviceCore:
             self.k.printk(KERN_WARNING, f"{drv.name}: probe of {dev.name} failed with error {ret}")
         self.devres_release_all(dev)
         dev.driver = None
+        self._event("probe-failed", dev)
         if ret == -EPROBE_DEFER:
             dev.deferred = True
             if dev not in self.deferred:
@@ -290,6 +295,7 @@ class DeviceCore:
         """Unbind: the driver's remove, then the devres release (LIFO)."""
         if dev.driver is None:
             return
+        self._event("remove", dev)
         try:
             with self.k.active():
                 if dev.bus is not None:
@@ -300,6 +306,12 @@ class DeviceCore:
             self.devres_release_all(dev)
             dev.driver = None
             dev.driver_data = None
+            self._event("unbound", dev)
+
+    def _event(self, event: str, dev: Device) -> None:
+        """Tell the kernel's driver hooks (the sanitizer's leak check) what happened."""
+        for hook in self.k.driver_hooks:
+            hook(event, dev)
 
     # sysfs bind / unbind by name
     def find_device(self, name: str) -> Device | None:

@@ -26,9 +26,7 @@ def _k(dev: Device) -> Kernel:
 
 def _devm_region_release(dev: Device, data: Any) -> None:
     parent, start, n = data
-    k = _k(dev)
-    from . import resource as R
-    R.release_region_locked(parent, start, n, k.printk_warn)
+    _k(dev).release_region_in(parent, start, n)
 
 
 def __devm_request_region(dev: Device, parent: Resource, start: int, n: int,
@@ -52,8 +50,7 @@ def devm_request_region(dev: Device, start: int, n: int, name: str | None) -> Re
 
 def __devm_release_region(dev: Device, parent: Resource, start: int, n: int) -> None:
     k = _k(dev)
-    from . import resource as R
-    R.release_region_locked(parent, start, n, k.printk_warn)
+    k.release_region_in(parent, start, n)
     node = k.devices.devres_remove(dev, _devm_region_release,
                                    lambda d: d == (parent, start, n))
     if node is None:

@@ -40,6 +40,11 @@ _last_booted: Kernel | None = None
 
 KERNEL_RELEASE = "6.1.0-iomem"
 
+#: what a new kernel starts with: the CPU memory model (``strict``: every access
+#: reaches the bus at once, in program order; the fastest) and whether the MMIO
+#: sanitizer watches it.  ``iomem run`` and the test fixtures change these.
+BOOT_DEFAULTS: dict[str, object] = {"memory_model": "strict", "sanitize": False}
+
 #: taint flags in bit order (kernel/panic.c taint_flags[], Linux 6.1)
 TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"
 
@@ -95,7 +100,83 @@ class Kernel:
         self.strict_devmem = self._parse_iomem_param(cmdline)
         machine.memory.on_bus_error = None
         self._devcore: DeviceCore | None = None
+        # hooks for the CPU memory model, the sanitizer and tracers: plain lists of
+        # callables, so a kernel with none of them pays one empty loop per event
+        #: called with the barrier's name (``mb``, ``wmb``, ``dma_rmb``, ...)
+        self.barrier_hooks: list = []
+        #: called with the nanoseconds of a udelay/ndelay/msleep, before time passes
+        self.delay_hooks: list = []
+        #: called with each entry appended to :attr:`reports`
+        self.report_hooks: list = []
+        #: called with each area iounmap frees
+        self.iounmap_hooks: list = []
+        #: called as (event, parent, start, n, res): ``request`` after a region is
+        #: claimed, ``release`` after it is freed (res None: nothing matched)
+        self.region_hooks: list = []
+        #: called as (event, dev): ``probe``, ``probed``, ``probe-failed`` (after the
+        #: devres release), ``remove``, ``unbound`` (after the devres release)
+        self.driver_hooks: list = []
+        from ..cpu import MemoryModel
+        #: the CPU between the driver and the bus (see :mod:`iomem.cpu`)
+        self.cpu = MemoryModel(self, "strict")
+        self.sanitizer = None
         _last_booted = self
+        if BOOT_DEFAULTS["memory_model"] != "strict":
+            self.memory_model = str(BOOT_DEFAULTS["memory_model"])
+        if BOOT_DEFAULTS["sanitize"]:
+            self.sanitize = True
+
+    # -- the CPU memory model and the sanitizer ---------------------------------------
+
+    @property
+    def memory_model(self) -> str:
+        """``strict``, ``realistic`` or ``adversarial`` (see :mod:`iomem.cpu`).
+
+        Setting it rebuilds the access paths of the live mappings, so it is
+        best done right after boot, before a driver holds data in flight."""
+        return self.cpu.mode
+
+    @memory_model.setter
+    def memory_model(self, mode: str) -> None:
+        from ..cpu import MemoryModel
+
+        if mode == self.cpu.mode:
+            return
+        new = MemoryModel(self, mode, previous=self.cpu)  # validates the name first
+        self.cpu.detach()
+        self.cpu = new
+        new.attach()
+        self.reinstall_paths()
+
+    @property
+    def sanitize(self) -> bool:
+        """Whether the MMIO sanitizer (:mod:`iomem.check`) watches this kernel."""
+        return self.sanitizer is not None
+
+    @sanitize.setter
+    def sanitize(self, on: bool) -> None:
+        from ..check.sanitizer import Sanitizer
+
+        if bool(on) == self.sanitize:
+            return
+        if on:
+            self.sanitizer = Sanitizer(self)
+            self.sanitizer.attach()
+        else:
+            self.sanitizer.detach()
+            self.sanitizer = None
+        self.reinstall_paths()
+
+    def reinstall_paths(self) -> None:
+        """Choose the access functions of every live mapping again (after a layer
+        was added or removed)."""
+        for area in self.ioremap_state.vmalloc:
+            self.io_paths.install(area)
+
+    def _report(self, entry: dict) -> None:
+        self.reports.append(entry)
+        for hook in self.report_hooks:
+            hook(entry)
 
     # -- context ---------------------------------------------------------------------
 
@@ -213,8 +294,7 @@ class Kernel:
         self._trace_lines()
         self.printk_warn("---[ end trace 0000000000000000 ]---")
         self.add_taint("W")
-        self.reports.append({"rule": "kernel-warning", "message": message or func,
-                             "where": file})
+        self._report({"rule": "kernel-warning", "message": message or func, "where": file})
 
     def WARN_ON(self, file: str, func: str) -> None:  # noqa: N802
         self.WARN(None, file, func)
@@ -246,6 +326,11 @@ class Kernel:
 
     def page_fault(self, area: VmArea, off: int, size: int, is_write: bool) -> int:
         va = area.addr + off
+        if area.dead:
+            self._report({"rule": "use-after-iounmap", "message":
+                          f"{size * 8}-bit {'write' if is_write else 'read'} at "
+                          f"{self.arch.ptr(va)} after iounmap", "area": area, "offset": off,
+                          "size": size, "is_write": is_write})
         return self._fault_at(va, is_write)
 
     def _fault_at(self, va: int, is_write: bool) -> int:
@@ -297,8 +382,9 @@ class Kernel:
     def bad_pointer_access(self, fn: str, addr: object) -> None:
         """An accessor got NULL or an ERR_PTR: the kernel faults on that address."""
         va = addr.value if isinstance(addr, ErrPtr) else 0
-        self.reports.append({"rule": "unchecked-result", "message":
-                             f"{fn}() on {'NULL' if addr is None else repr(addr)}"})
+        self._report({"rule": "unchecked-result", "message":
+                      f"{fn}() on {'NULL' if addr is None else repr(addr)}", "fn": fn,
+                      "value": addr})
         self._fault_at(va, fn.startswith(("write", "iowrite")))
 
     def pio_misuse(self, fn: str, addr: IoMem) -> None:
@@ -312,14 +398,19 @@ class Kernel:
                           f"    got {got}\n  ({fn}() takes the cookie ioremap() returned)")
 
     def note_bad_iounmap(self, cookie: IoMem, area: VmArea) -> None:
-        self.reports.append({"rule": "bad-iounmap", "message":
-                             f"iounmap of {cookie!r}, which is not a live ioremap address"})
+        self._report({"rule": "bad-iounmap", "message":
+                      f"iounmap of {cookie!r}, which is not a live ioremap address",
+                      "area": area, "cookie": cookie})
 
     def on_iounmap(self, area: VmArea) -> None:
-        """Hook for tracers: an area went away."""
+        """An area went away: tell the hooks (tracers, the sanitizer, the CPU model)."""
+        for hook in self.iounmap_hooks:
+            hook(area)
 
     def barrier(self, kind: str) -> None:
-        """A CPU barrier; the in-order model has nothing to drain."""
+        """A CPU barrier: the memory model drains what it must, the sanitizer notes it."""
+        for hook in self.barrier_hooks:
+            hook(kind)
 
     # -- resources -----------------------------------------------------------------------
 
@@ -345,7 +436,18 @@ class Kernel:
     def __request_region(self, parent: R.Resource, start: int, n: int, name: str | None,
                          flags: int = 0) -> R.Resource | None:
         _check_range("request_region", start, n)
-        return R.request_region_locked(parent, start, n, name, flags)
+        res = R.request_region_locked(parent, start, n, name, flags)
+        if res is not None:
+            for hook in self.region_hooks:
+                hook("request", parent, start, n, res)
+        return res
+
+    def release_region_in(self, parent: R.Resource, start: int, n: int) -> R.Resource | None:
+        """``__release_region``; the hooks hear of it, released or not."""
+        res = R.release_region_locked(parent, start, n, self.printk_warn)
+        for hook in self.region_hooks:
+            hook("release", parent, start, n, res)
+        return res
 
     def request_mem_region(self, start: int, n: int, name: str | None) -> R.Resource | None:
         """Claim [start, start+n) in iomem as BUSY; None if anything busy is in the way."""
@@ -363,11 +465,11 @@ class Kernel:
 
     def release_mem_region(self, start: int, n: int) -> None:
         _check_range("release_mem_region", start, n)
-        R.release_region_locked(self.iomem_resource, start, n, self.printk_warn)
+        self.release_region_in(self.iomem_resource, start, n)
 
     def release_region(self, start: int, n: int) -> None:
         _check_range("release_region", start, n)
-        R.release_region_locked(self.ioport_resource, start, n, self.printk_warn)
+        self.release_region_in(self.ioport_resource, start, n)
 
     def add_system_ram(self, start: int, size: int, name: str = "System RAM") -> R.Resource:
         res = R.Resource(start, start + size - 1, name,
@@ -479,14 +581,19 @@ class Kernel:
 
     # -- time ----------------------------------------------------------------------------
 
+    def _delay(self, ns: int) -> None:
+        for hook in self.delay_hooks:
+            hook(ns)
+        self.machine.clock.advance(ns)
+
     def udelay(self, us: int) -> None:
-        self.machine.clock.advance(int(us * 1000))
+        self._delay(int(us * 1000))
 
     def ndelay(self, ns: int) -> None:
-        self.machine.clock.advance(int(ns))
+        self._delay(int(ns))
 
     def msleep(self, ms: int) -> None:
-        self.machine.clock.advance(int(ms * 1_000_000))
+        self._delay(int(ms * 1_000_000))
 
     # -- views -----------------------------------------------------------------------------
 
