@@ -1,0 +1,605 @@
+"""The MMIO sanitizer: watches one kernel and reports the pitfalls of :mod:`.rules`.
+
+It sits on the access paths as the outermost layer (chosen when a mapping
+is made, so a kernel without it pays nothing), and listens on the kernel's
+hooks: barriers, delays, iounmap, region requests and releases, driver
+bind and unbind, the CPU's stores and loads of DMA buffers, and the
+problems the kernel itself reports (NULL or ERR_PTR cookies, accesses after
+iounmap, bad iounmaps).  What the kernel does about a problem (an oops, a
+sparse error, a warning in dmesg) still happens; the sanitizer adds a
+report that names the driver's line and the fix.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..cpu.policy import Kind, classify
+from ..kernel import ioport as F
+from ..kernel.io import KernelBuildError, KernelOops, SparseError
+from ..phys import BIG
+from .report import NOWHERE, Report, Site, where, where_tb
+from .rules import rule
+
+if TYPE_CHECKING:
+    from ..kernel.ioremap import VmArea
+    from ..kernel.kernel import Kernel
+    from ..kernel.resource import Resource
+    from ..phys import Region
+
+
+@dataclass
+class _Area:
+    """What the sanitizer knows of one mapping."""
+
+    site: Site
+    owner: Any
+    key: int
+    posted: bool
+    endian: str | None
+    region: Region | None
+    tracked: bool
+    reads: dict[int, tuple] = field(default_factory=dict)
+    writes: dict[int, tuple] = field(default_factory=dict)
+    unmap_site: Site | None = None
+    by_devres: bool = False
+    leak_reported: bool = False
+
+
+@dataclass
+class _Held:
+    """A region, interrupt or DMA buffer a driver holds."""
+
+    kind: str
+    what: str
+    site: Site
+    owner: Any
+    obj: Any = None
+
+
+_OK: tuple = ()
+
+
+class Sanitizer:
+    """The sanitizer of one kernel (``k.sanitizer``); ``k.sanitize = True`` makes one."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+        self.reports: list[Report] = []
+        self._seen: dict[tuple, Report] = {}
+        self._areas: weakref.WeakKeyDictionary[VmArea, _Area] = weakref.WeakKeyDictionary()
+        self.disabled: weakref.WeakSet[VmArea] = weakref.WeakSet()
+        self._held: dict[int, _Held] = {}
+        self._owners: list[Any] = []
+        self._quiet = 0
+        # ordering state
+        self._unordered: list | None = None  # [count, first site, buffer name]
+        self._saw_dma_wmb = False
+        self._relaxed_read: tuple | None = None  # (site, phys, register)
+        self._posted: dict[int, tuple] = {}  # device key -> (area, off, value, register)
+        #: called with each new :class:`Report`
+        self.report_hooks: list[Callable[[Report], None]] = []
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        k = self.k
+        for area in k.ioremap_state.vmalloc:  # mappings made before: known, not judged
+            if not area.pio:
+                self._areas[area] = self._new_info(area, NOWHERE, tracked=False)
+        k.io_paths.layers.append(self.layer)
+        k.barrier_hooks.append(self._barrier)
+        k.delay_hooks.append(self._delay)
+        k.report_hooks.append(self._kernel_report)
+        k.iounmap_hooks.append(self._iounmap)
+        k.region_hooks.append(self._region)
+        k.driver_hooks.append(self._driver)
+        self._hook_cpu(k.cpu)
+
+    def _hook_cpu(self, cpu: Any) -> None:
+        if self._cpu_store not in cpu.store_hooks:
+            cpu.store_hooks.append(self._cpu_store)
+            cpu.load_hooks.append(self._cpu_load)
+            cpu.buffer_hooks.append(self._buffer)
+
+    def detach(self) -> None:
+        k = self.k
+        k.io_paths.layers.remove(self.layer)
+        k.barrier_hooks.remove(self._barrier)
+        k.delay_hooks.remove(self._delay)
+        k.report_hooks.remove(self._kernel_report)
+        k.iounmap_hooks.remove(self._iounmap)
+        k.region_hooks.remove(self._region)
+        k.driver_hooks.remove(self._driver)
+        cpu = k.cpu
+        for hooks, fn in ((cpu.store_hooks, self._cpu_store), (cpu.load_hooks, self._cpu_load),
+                          (cpu.buffer_hooks, self._buffer)):
+            if fn in hooks:
+                hooks.remove(fn)
+
+    def set_mapping(self, area: VmArea, enabled: bool) -> None:
+        """Check accesses through ``area`` or not (map-time checks have already run)."""
+        if enabled:
+            self.disabled.discard(area)
+        else:
+            self.disabled.add(area)
+        if not area.dead:
+            self.k.io_paths.install(area)
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Mappings and claims made inside the block are neither judged nor tracked."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def emit(self, rule_id: str, message: str, site: Site | None = None, *,
+             phys: int | None = None, vaddr: int | None = None, register: str | None = None,
+             notes: list[str] | None = None) -> Report:
+        """Add a report (once per rule, place and address; repeats are counted)."""
+        if site is None:
+            site = where(sys._getframe(1))
+        key = (rule_id, site.file, site.line, phys)
+        old = self._seen.get(key)
+        if old is not None:
+            old.count += 1
+            return old
+        rep = Report(rule_id, rule(rule_id).severity, message, site, phys, vaddr, register,
+                     list(notes or []))
+        self._seen[key] = rep
+        self.reports.append(rep)
+        for hook in self.report_hooks:
+            hook(rep)
+        return rep
+
+    @property
+    def errors(self) -> list[Report]:
+        return [r for r in self.reports if r.is_error]
+
+    def clear(self) -> None:
+        self.reports.clear()
+        self._seen.clear()
+
+    def by_rule(self, rule_id: str) -> list[Report]:
+        return [r for r in self.reports if r.rule == rule_id]
+
+    def report_exception(self, exc: BaseException) -> Report | None:
+        """A report for an exception the kernel raised at the driver (a sparse error, an
+        oops the sanitizer has not explained yet); None when there is nothing to add."""
+        site = where_tb(exc.__traceback__)
+        if isinstance(exc, SparseError):
+            text = str(exc)
+            first = text.splitlines()[0] if text else ""
+            if "different address spaces" in first:
+                return self.emit("int-as-iomem", f"sparse: {first.removeprefix('warning: ')}",
+                                 site, notes=text.splitlines()[1:])
+            if "port-I/O cookie" in text:
+                return None
+            return self.emit("iomem-as-pointer", f"sparse: {first.removeprefix('warning: ')}",
+                             site, notes=text.splitlines()[1:])
+        if isinstance(exc, KernelOops | KernelBuildError):
+            return None  # the oops follows a report already made, or is the kernel's own
+        return None
+
+    # -- mappings ----------------------------------------------------------------------
+
+    def _new_info(self, area: VmArea, site: Site, tracked: bool) -> _Area:
+        bus = self.k.machine.memory
+        region = bus.region_at(area.phys_addr + area.lo)
+        kind = classify(area.memtype, region, area.pio)
+        endian = None
+        ops = getattr(region, "ops", None)
+        if ops is not None:
+            declared = getattr(ops, "endianness", None)
+            endian = declared or ("big" if ops.rules.endian == BIG else None)
+        return _Area(site, self._owners[-1] if self._owners else None,
+                     id(region) if region is not None else id(area), kind is Kind.POSTED,
+                     endian, region, tracked)
+
+    def _info(self, area: VmArea) -> _Area:
+        info = self._areas.get(area)
+        if info is None:
+            site = NOWHERE if self._quiet else where()
+            info = self._new_info(area, site, tracked=site.file is not None and not area.linear)
+            self._areas[area] = info
+            if info.tracked:
+                self._map_checks(area, info)
+        return info
+
+    def _map_checks(self, area: VmArea, info: _Area) -> None:
+        k = self.k
+        start, last = area.req_phys, area.req_phys + area.req_size - 1
+        busy = F.IORESOURCE_BUSY
+        claimed = any(r.flags & busy and r.start <= start and r.end >= last
+                      for r in k.iomem_resource.walk())
+        if not claimed:
+            self.emit("ioremap-unclaimed",
+                      f"{_variant(area)}({start:#x}, {area.req_size:#x}): nothing claims "
+                      "this range in /proc/iomem", info.site, phys=start)
+        sane = k.resource_sanity_check(start, last)
+        if sane is not None:
+            self.emit("ioremap-spans-resources", sane, info.site, phys=start)
+        region = info.region
+        ops = getattr(region, "ops", None)
+        if ops is None:
+            return
+        kind = classify(area.memtype, region)
+        if kind in (Kind.WB, Kind.WT):
+            self.emit("cacheable-registers",
+                      f"{_variant(area)}() maps the registers of {region.name} as "
+                      f"{area.memtype}: reads may return a stale cached value and writes may "
+                      "never reach the device", info.site, phys=start)
+        elif kind is Kind.WC and not self._prefetchable(region, start, last):
+            self.emit("wc-registers",
+                      f"{_variant(area)}() maps the registers of {region.name} as "
+                      f"{area.memtype}: writes may merge, arrive late and out of order",
+                      info.site, phys=start)
+
+    def _prefetchable(self, region: Region, start: int, last: int) -> bool:
+        if getattr(region.ops, "prefetchable", False):
+            return True
+        return any(r.flags & F.IORESOURCE_PREFETCH and r.start <= start and r.end >= last
+                   for r in self.k.iomem_resource.walk())
+
+    # -- the access-path layer ---------------------------------------------------------
+
+    def layer(self, area: VmArea, read: Callable, write: Callable, ordered: bool
+              ) -> tuple[Callable, Callable]:
+        """An :class:`~iomem.kernel.io.IoPaths` layer: the checking functions for ``area``."""
+        if area.pio:
+            return read, write
+        info = self._info(area)
+        if area in self.disabled or info.region is None:
+            return read, write
+        s = self
+        reads, writes = info.reads, info.writes
+        key = info.key
+        posted = info.posted
+        endian = info.endian
+
+        def rd(off: int, size: int) -> int:
+            f = reads.get(off * 16 + size)
+            if f is None:
+                f = reads[off * 16 + size] = s._analyse(info, area, off, size, False)
+            if f:
+                s._findings(f, area, off)
+            if endian is not None:
+                s._endian(info, area, off, size, False, sys._getframe(1))
+            if s._posted and key in s._posted:
+                del s._posted[key]
+            if ordered:
+                s._relaxed_read = None
+            elif s._relaxed_read is None and s.k.cpu.dma_buffers:
+                s._relaxed_read = (where(sys._getframe(1)), area.phys_addr + off,
+                                   s._register(info, area, off))
+            return read(off, size)
+
+        def wr(off: int, size: int, value: int) -> None:
+            f = writes.get(off * 16 + size)
+            if f is None:
+                f = writes[off * 16 + size] = s._analyse(info, area, off, size, True)
+            if f:
+                s._findings(f, area, off)
+            if endian is not None:
+                s._endian(info, area, off, size, True, sys._getframe(1))
+            if s._unordered is not None:
+                if ordered:
+                    s._unordered = None
+                else:
+                    s._doorbell(info, area, off, sys._getframe(1))
+            if posted:
+                s._posted[key] = (area, off, value, s._register(info, area, off))
+            write(off, size, value)
+        return rd, wr
+
+    def _register(self, info: _Area, area: VmArea, off: int) -> str | None:
+        region = info.region
+        regmap = getattr(region.ops, "regmap", None) if region is not None else None
+        if regmap is None:
+            return None
+        roff = area.phys_addr + off - region.base
+        reg = regmap.covering(roff)
+        return reg.name if reg is not None else None
+
+    def _analyse(self, info: _Area, area: VmArea, off: int, size: int, is_write: bool
+                 ) -> tuple:
+        """What is wrong with every ``size``-byte read/write at ``off`` (cached per area)."""
+        pa = area.phys_addr + off
+        fr = self.k.machine.memory.lookup(pa)
+        if fr is None or fr.region.ops is None:
+            return _OK
+        region = fr.region
+        roff = pa - fr.start + fr.offset
+        rules = region.ops.rules
+        what = "write" if is_write else "read"
+        found: list[tuple[str, str, str | None]] = []
+        regmap = getattr(region.ops, "regmap", None)
+        reg = regmap.covering(roff) if regmap is not None else None
+        name = reg.name if reg is not None else None
+        place = f"{name} (+{roff:#x} of {region.name})" if name else f"+{roff:#x} of {region.name}"
+        if size not in rules.valid_sizes:
+            found.append(("access-width", f"{size * 8}-bit {what} of {place}, which takes "
+                          f"{rules.describe()}", name))
+        elif roff % size and not rules.unaligned:
+            found.append(("access-unaligned", f"{size * 8}-bit {what} at {place} is not "
+                          f"{size}-byte aligned ({rules.describe()})", name))
+        elif reg is not None and (reg.offset != roff or reg.size != size):
+            spills = roff + size > reg.offset + reg.size
+            if spills or is_write or reg.side_effect_read:
+                found.append(("access-width", f"{size * 8}-bit {what} at {place}: {name} is a "
+                              f"{reg.width}-bit register at +{reg.offset:#x}"
+                              + (" (the write also changes the bytes it does not carry)"
+                                 if is_write and not spills else ""), name))
+        if reg is not None:
+            writable = (reg.store_mask | reg.w1c_mask | reg.w1s_mask | reg.w1t_mask
+                        | reg.w0c_mask | reg.w0s_mask | reg.wc_mask | reg.ws_mask)
+            if is_write and not writable:
+                found.append(("write-read-only", f"write to {place}, a read-only register: "
+                              "the device ignores it", name))
+            if not is_write and not reg.read_mask:
+                found.append(("read-write-only", f"read of {place}, a write-only register: "
+                              "the value read is not what was written", name))
+        return tuple(found)
+
+    def _findings(self, found: tuple, area: VmArea, off: int) -> None:
+        site = where(sys._getframe(2))
+        for rule_id, message, name in found:
+            self.emit(rule_id, message, site, phys=area.phys_addr + off,
+                      vaddr=area.addr + off, register=name)
+
+    def _endian(self, info: _Area, area: VmArea, off: int, size: int, is_write: bool,
+                frame: Any) -> None:
+        if size == 1:
+            return
+        co = frame.f_code.co_name
+        if co == "accessor":
+            loc = frame.f_locals
+            be, fn = bool(loc.get("swap")), str(loc.get("name"))
+        elif co in ("readl", "writel"):
+            be, fn = False, co
+        else:
+            return  # string and block copies move bytes, not numbers
+        if be == (info.endian == "big"):
+            return
+        reg = self._register(info, area, off)
+        place = reg or f"+{area.phys_addr + off - info.region.base:#x}"
+        self.emit("endian-mismatch",
+                  f"{fn}() is a {'big' if be else 'little'}-endian accessor; {place} of "
+                  f"{info.region.name} is {info.endian}-endian: the value is byte-swapped",
+                  where(frame), phys=area.phys_addr + off, vaddr=area.addr + off, register=reg)
+
+    # -- ordering ----------------------------------------------------------------------
+
+    def _doorbell(self, info: _Area, area: VmArea, off: int, frame: Any) -> None:
+        count, first, buf = self._unordered
+        reg = self._register(info, area, off)
+        fn = frame.f_locals.get("name", "writel_relaxed") if frame.f_code.co_name == "accessor" \
+            else frame.f_code.co_name
+        notes = [f"the first of them: {first.describe()}"]
+        if self._saw_dma_wmb:
+            notes.append("dma_wmb() orders stores to memory among themselves, not before MMIO")
+        self.emit("relaxed-doorbell",
+                  f"{fn}() to {reg or hex(area.phys_addr + off)} while {count} store(s) to DMA "
+                  f"buffer {buf!r} may not be visible to the device yet",
+                  where(frame), phys=area.phys_addr + off, vaddr=area.addr + off,
+                  register=reg, notes=notes)
+
+    def _cpu_store(self, phys: int, n: int) -> None:
+        buf = self.k.cpu.dma_buffer_at(phys)
+        if buf is None:
+            return
+        if self._unordered is None:
+            self._unordered = [1, where(sys._getframe(1)), buf.name or hex(buf.phys)]
+            self._saw_dma_wmb = False
+        else:
+            self._unordered[0] += 1
+
+    def _cpu_load(self, phys: int, n: int) -> None:
+        if self._relaxed_read is None:
+            return
+        buf = self.k.cpu.dma_buffer_at(phys)
+        if buf is None:
+            return
+        site, pa, reg = self._relaxed_read
+        self.emit("relaxed-status-read",
+                  f"read of DMA buffer {buf.name or hex(buf.phys)!r} at {phys:#x} after a "
+                  f"relaxed read of {reg or hex(pa)} with no rmb(): it may return data older "
+                  "than the status says", where(sys._getframe(1)), phys=phys,
+                  notes=[f"the relaxed read: {site.describe()}"])
+
+    def _barrier(self, kind: str) -> None:
+        if kind in ("wmb", "mb"):
+            self._unordered = None
+        if kind in ("rmb", "mb"):
+            self._relaxed_read = None
+        if kind == "dma_wmb" and self._unordered is not None:
+            self._saw_dma_wmb = True
+
+    def _delay(self, ns: int) -> None:
+        if not self._posted:
+            return
+        pending = list(self._posted.values())
+        self._posted.clear()
+        area, off, value, reg = pending[0]
+        more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
+        self.emit("posted-write-delay",
+                  f"a {ns} ns delay starts while the write of {value:#x} to "
+                  f"{reg or hex(area.phys_addr + off)}{more} may still be on its way: the "
+                  "device has not waited as long as the driver thinks",
+                  where(sys._getframe(2)), phys=area.phys_addr + off, register=reg)
+
+    def dependent_action(self, what: str, keys: list[int] | None = None) -> None:
+        """An action that assumes the device has seen earlier writes (freeing its irq or its
+        DMA memory): report writes that may still be posted."""
+        pending = [(k_, v) for k_, v in self._posted.items() if keys is None or k_ in keys]
+        if not pending:
+            return
+        key, (area, off, value, reg) = pending[0]
+        self.emit("posted-write-delay",
+                  f"{what} while the write of {value:#x} to {reg or hex(area.phys_addr + off)} "
+                  "may still be on its way to the device", where(sys._getframe(1)),
+                  phys=area.phys_addr + off, register=reg)
+        for k_, _v in pending:
+            self._posted.pop(k_, None)
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def _iounmap(self, area: VmArea) -> None:
+        info = self._areas.get(area)
+        if info is None:
+            return
+        frames = []
+        f = sys._getframe(1)
+        while f is not None:
+            frames.append(f.f_code.co_name)
+            f = f.f_back
+        info.unmap_site = where(sys._getframe(1))
+        info.by_devres = "devres_release_all" in frames
+
+    def _kernel_report(self, entry: dict) -> None:
+        what = entry.get("rule")
+        if what == "unchecked-result":
+            value = entry.get("value")
+            shown = "NULL" if value is None else repr(value)
+            self.emit("unchecked-result", f"{entry.get('fn')}() on {shown}: the mapping "
+                      "failed and the result was used without a check", where())
+        elif what == "use-after-iounmap":
+            area = entry["area"]
+            info = self._areas.get(area)
+            notes = []
+            if info is not None and info.unmap_site is not None:
+                how = "released by devres when the driver unbound" if info.by_devres \
+                    else "unmapped"
+                notes.append(f"{how} at {info.unmap_site.describe()}")
+            if info is not None and info.site.file is not None:
+                notes.append(f"mapped at {info.site.describe()}")
+            self.emit("use-after-iounmap", entry["message"], where(),
+                      vaddr=area.addr + entry["offset"],
+                      phys=area.phys_addr + entry["offset"], notes=notes)
+        elif what == "bad-iounmap":
+            area = entry["area"]
+            info = self._areas.get(area)
+            if area.dead:
+                notes = []
+                if info is not None and info.unmap_site is not None:
+                    how = "by devres when the driver unbound" if info.by_devres else ""
+                    notes.append(f"first unmapped {how + ' ' if how else ''}at "
+                                 f"{info.unmap_site.describe()}")
+                self.emit("double-iounmap", f"iounmap({entry['cookie']!r}) of a mapping "
+                          "already unmapped", where(), vaddr=entry["cookie"].vaddr,
+                          notes=notes)
+            else:
+                self.emit("bad-iounmap", f"iounmap({entry['cookie']!r}): not the address "
+                          "ioremap() returned (nor inside its first page)", where(),
+                          vaddr=entry["cookie"].vaddr)
+
+    def _region(self, event: str, parent: Resource, start: int, n: int,
+                res: Resource | None) -> None:
+        if event == "request":
+            if self._quiet or res is None:
+                return
+            site = where()
+            if site.file is None:
+                return
+            self._held[id(res)] = _Held("region", f"{_restype(parent)} region "
+                                        f"[{start:#x}-{start + n - 1:#x}] {res.name!r}",
+                                        site, self._owners[-1] if self._owners else None, res)
+        elif res is None:
+            self.emit("release-unrequested",
+                      f"release of [{start:#x}-{start + n - 1:#x}], which no one requested "
+                      "(or which was already released)", where(), phys=start)
+        else:
+            self._held.pop(id(res), None)
+
+    def _buffer(self, event: str, buf: Any) -> None:
+        if event == "add":
+            if self._quiet:
+                return
+            site = where()
+            if site.file is None and buf.dev is None:
+                return
+            self._held[id(buf)] = _Held("dma", f"DMA buffer {buf.name or ''} "
+                                        f"[{buf.phys:#x}+{buf.size:#x}] ({buf.kind})".replace(
+                                            "buffer  ", "buffer "),
+                                        site, buf.dev if buf.dev is not None else
+                                        (self._owners[-1] if self._owners else None), buf)
+        else:
+            self.dependent_action(f"freeing DMA buffer {buf.name or hex(buf.phys)!r}")
+            self._held.pop(id(buf), None)
+
+    def hold(self, kind: str, obj: Any, what: str, owner: Any = None) -> None:
+        """Track something a driver must give back (``irq``, ``dma``): a leak if it is
+        still held when its owner unbinds or the run ends."""
+        if self._quiet:
+            return
+        site = where(sys._getframe(1))
+        if owner is None and self._owners:
+            owner = self._owners[-1]
+        self._held[id(obj)] = _Held(kind, what, site, owner, obj)
+
+    def unhold(self, obj: Any) -> None:
+        self._held.pop(id(obj), None)
+
+    def _driver(self, event: str, dev: Any) -> None:
+        if event in ("probe", "remove"):
+            self._owners.append(dev)
+        elif event in ("probed", "probe-failed", "unbound"):
+            if self._owners and self._owners[-1] is dev:
+                self._owners.pop()
+            if event != "probed":
+                drv = dev.driver.name if dev.driver is not None else None
+                when = ("its probe failed" if event == "probe-failed" else
+                        f"the driver {drv + ' ' if drv else ''}unbound")
+                self.leaks(dev, f"{dev.name}: {when}")
+
+    def leaks(self, owner: Any = ..., when: str = "the run ended") -> list[Report]:
+        """Report what ``owner`` (a device; None: code outside any driver; ``...``: anyone)
+        still holds, as kmemleak would."""
+        out = []
+        for area, info in list(self._areas.items()):
+            if not info.tracked or info.leak_reported or area.dead or area.linear:
+                continue
+            if owner is not ... and info.owner is not owner:
+                continue
+            info.leak_reported = True
+            out.append(self.emit(
+                "leak-mapping", f"unreferenced mapping {area.addr + area.lo:#x} (phys "
+                f"{area.req_phys:#x}, size {area.req_size:#x}) still mapped when {when}",
+                info.site, phys=area.req_phys, vaddr=area.addr + area.lo,
+                notes=[f"backtrace: {_variant(area)}() at {info.site.describe()}"]))
+        for key, held in list(self._held.items()):
+            if owner is not ... and held.owner is not owner:
+                continue
+            if held.kind == "region" and held.obj.parent is None:
+                del self._held[key]
+                continue
+            del self._held[key]
+            out.append(self.emit(f"leak-{held.kind}", f"unreferenced {held.what} still held "
+                                 f"when {when}", held.site,
+                                 notes=[f"backtrace: acquired at {held.site.describe()}"]))
+        return out
+
+    def finish(self) -> list[Report]:
+        """The end of a run: leaks of everyone; returns all reports."""
+        self.leaks(..., "the run ended")
+        return self.reports
+
+
+def _variant(area: VmArea) -> str:
+    return {"Device-nGnRE": "ioremap", "UC-": "ioremap", "Device-nGnRnE": "ioremap_np",
+            "UC": "ioremap_uc", "WC": "ioremap_wc", "Normal-NC": "ioremap_wc",
+            "WT": "ioremap_wt", "WB": "ioremap_cache", "Normal": "ioremap_cache"
+            }.get(area.memtype, "ioremap")
+
+
+def _restype(parent: Resource) -> str:
+    return "I/O" if parent.flags & F.IORESOURCE_IO else "memory"
