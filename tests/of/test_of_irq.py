@@ -111,3 +111,18 @@ def test_bad_references_are_no_interrupt(dtc) -> None:
                                     (0xC, "0xc")])
 def test_type_names(t: int, name: str) -> None:
     assert irq_type_name(t) == name
+
+
+def test_interrupt_parent_cycles_end(dtc) -> None:
+    """A loop of interrupt-parent links (or of maps) is no interrupt, not a hang."""
+    tree = load_dts_string("""
+    / { a: a { interrupt-parent = <&b>; }; b: b { interrupt-parent = <&a>; };
+        c { interrupt-parent = <&a>; interrupts = <1>; };
+        n1: n1 { #interrupt-cells = <1>; #address-cells = <0>;
+                 interrupt-map-mask = <0>; interrupt-map = <0 &n2 0>; };
+        n2: n2 { #interrupt-cells = <1>; #address-cells = <0>;
+                 interrupt-map-mask = <0>; interrupt-map = <0 &n1 0>; };
+        d { interrupt-parent = <&n1>; interrupts = <3>; }; };""")
+    assert of_irq_find_parent(tree, tree.find_node_by_path("/c")) is None
+    assert of_irq_get(tree, tree.find_node_by_path("/c"), 0) is None
+    assert of_irq_get(tree, tree.find_node_by_path("/d"), 0) is None

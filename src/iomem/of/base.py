@@ -205,7 +205,7 @@ class DeviceTree:
     #: where it came from (a path, "virt", "<bytes>")
     source: str = "<bytes>"
     #: the flattened blob it was loaded from
-    blob: bytes = b""
+    blob: bytes = field(default=b"", repr=False)
     #: warnings dtc printed while compiling a source, if it came from one
     warnings: list[str] = field(default_factory=list)
     _phandles: dict[int, DeviceNode] = field(default_factory=dict, repr=False)

@@ -113,8 +113,10 @@ def load_dtb(data: bytes, source: str = "<bytes>") -> DeviceTree:
     except libfdt.FdtException as exc:
         raise DtError(f"{source}: malformed device tree blob: "
                       f"{_fdt_error(libfdt, -exc.err)}") from exc
-    except UnicodeDecodeError as exc:
-        raise DtError(f"{source}: malformed device tree blob: a node name is not text") from exc
+    except (UnicodeDecodeError, SystemError) as exc:
+        # the binding decodes names as UTF-8; SWIG reports a failed decode as SystemError
+        raise DtError(f"{source}: malformed device tree blob: a node or property name "
+                      "is not valid text") from exc
     totalsize = struct.unpack_from(">I", data, 4)[0]
     return DeviceTree(root, mem_rsvmap=rsv, boot_cpuid_phys=cpuid,
                       source=source, blob=bytes(data[:totalsize]))

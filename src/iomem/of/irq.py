@@ -52,6 +52,8 @@ GIC_V2_COMPATIBLES = frozenset({
 GIC_V3_COMPATIBLES = frozenset({"arm,gic-v3"})
 
 MAX_PHANDLE_ARGS = 16
+#: how many controller/nexus levels a walk may cross before it counts as a loop
+MAX_IRQ_NESTING = 64
 
 
 class OfPhandleArgs(NamedTuple):
@@ -83,9 +85,12 @@ def irq_type_name(t: int) -> str:
 
 def of_irq_find_parent(tree: DeviceTree, node: DeviceNode) -> DeviceNode | None:
     """The interrupt parent: follow ``interrupt-parent`` (or the tree parent) until
-    a node with ``#interrupt-cells``."""
+    a node with ``#interrupt-cells``.  A cycle of ``interrupt-parent`` links (which
+    would hang the kernel) ends the search with None."""
     child: DeviceNode | None = node
-    while child is not None:
+    seen: set[DeviceNode] = set()
+    while child is not None and child not in seen:
+        seen.add(child)
         ph = child.read_u32("interrupt-parent")
         p = child.parent if ph is None else tree.find_node_by_phandle(ph)
         if p is None or p.has_property("#interrupt-cells"):
@@ -103,11 +108,13 @@ def of_irq_parse_raw(tree: DeviceTree, addr: list[int] | None,
     """
     ipar: DeviceNode | None = out.np
     intsize = None
-    while ipar is not None:
+    hops = 0
+    while ipar is not None and hops < MAX_IRQ_NESTING:
         intsize = ipar.read_u32("#interrupt-cells")
         if intsize is not None:
             break
         ipar = of_irq_find_parent(tree, ipar)
+        hops += 1
     if ipar is None or intsize is None or len(out.args) != intsize:
         return None
     # #address-cells of the first nexus, looked up the tree (the "old linux trick")
@@ -124,6 +131,9 @@ def of_irq_parse_raw(tree: DeviceTree, addr: list[int] | None,
     args = list(out.args)
 
     while ipar is not None:
+        hops += 1
+        if hops > MAX_IRQ_NESTING:  # a loop of maps or parents: not a usable tree
+            return None
         intc = ipar.has_property("interrupt-controller")
         imap = ipar.read_u32_array("interrupt-map") if ipar.has_property(
             "interrupt-map") else None
