@@ -44,6 +44,8 @@ KERNEL_RELEASE = "6.1.0-iomem"
 #: reaches the bus at once, in program order; the fastest) and whether the MMIO
 #: sanitizer watches it.  ``iomem run`` and the test fixtures change these.
 BOOT_DEFAULTS: dict[str, object] = {"memory_model": "strict", "sanitize": False}
+#: called with each new kernel once it is set up (``iomem run`` collects them)
+BOOT_HOOKS: list = []
 
 #: taint flags in bit order (kernel/panic.c taint_flags[], Linux 6.1)
 TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"
@@ -125,6 +127,8 @@ class Kernel:
             self.memory_model = str(BOOT_DEFAULTS["memory_model"])
         if BOOT_DEFAULTS["sanitize"]:
             self.sanitize = True
+        for hook in BOOT_HOOKS:
+            hook(self)
 
     # -- the CPU memory model and the sanitizer ---------------------------------------
 
