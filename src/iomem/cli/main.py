@@ -10,7 +10,8 @@ import click
 _SUBCOMMANDS: list[str] = ["iomem.of.cli:dt", "iomem.vm.cli:vm",
                            "iomem.user.cli:read_cmd", "iomem.user.cli:write_cmd",
                            "iomem.user.cli:dump_cmd", "iomem.user.cli:set_cmd",
-                           "iomem.user.cli:clear_cmd", "iomem.user.cli:poll_cmd"]
+                           "iomem.user.cli:clear_cmd", "iomem.user.cli:poll_cmd",
+                           "iomem.check.cli:run"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
