@@ -320,3 +320,18 @@ def test_memoryview_elements_are_the_access_path(anon: Mmio) -> None:
     views = anon._shared.views
     assert [views[n].format for n in (1, 2, 4, 8)] == ["B", "H", "I", "Q"]
     assert views[4] is views[4 + 16]  # relaxed uses the same single access
+
+
+@pytest.mark.parametrize("name", sorted(ACCESSORS))
+def test_every_accessor_refuses_bad_offsets_by_name(name: str, recorder: Recorder) -> None:
+    size, is_write, _, _ = ACCESSORS[name]
+    m = Mmio(recorder.window())
+    call = (lambda off: getattr(m, name)(0, off)) if is_write else getattr(m, name)
+    bad = [-size, len(recorder.mem)] + ([size // 2 + 0x40] if size > 1 else [])
+    for off in bad:
+        with pytest.raises(MmioAccessError, match=f"^{name}: "):
+            call(off)
+    if is_write:
+        with pytest.raises(MmioValueError, match=f"^{name}: value .* does not fit"):
+            getattr(m, name)(1 << (8 * size), 0)
+    assert recorder.log == []

@@ -336,7 +336,11 @@ class Mmio:
         return self._lo + off
 
     def _readonly(self, fn: str) -> None:
+        """Called from ``except TypeError`` around a store: a read-only buffer's refusal
+        becomes the reason; any other TypeError (from a backend) goes on as it was."""
         w = self._shared.window
+        if w.writable:
+            raise  # the TypeError being handled, unchanged
         why = w.readonly_reason or "it was mapped read-only"
         raise MmioReadOnlyError(f"{fn}: {w.name} does not accept stores: {why}")
 

@@ -61,43 +61,19 @@ class MMIO:
             raise MMIOError(9, "MMIO is closed")
         return self._mmio
 
+    def _closed(self) -> Any:
+        raise MMIOError(9, "MMIO is closed")
+
     @staticmethod
     def _offset(offset: object) -> int:
         if not isinstance(offset, int):
             raise TypeError("Invalid offset type, should be integer.")
         return offset
 
-    def _value(self, value: object, bits: int) -> int:
-        if not isinstance(value, int):
-            raise TypeError("Invalid value type, should be integer.")
-        if value < 0 or value >= 1 << bits:
-            raise ValueError("Value out of bounds.")
-        return value
-
-    # reads
-    def read32(self, offset: int) -> int:
-        return self._m().readl(self._offset(offset))
-
-    def read16(self, offset: int) -> int:
-        return self._m().readw(self._offset(offset))
-
-    def read8(self, offset: int) -> int:
-        return self._m().readb(self._offset(offset))
-
     def read(self, offset: int, length: int) -> bytes:
         buf = bytearray(length)
         self._m().memcpy_fromio(buf, self._offset(offset), length)
         return bytes(buf)
-
-    # writes
-    def write32(self, offset: int, value: int) -> None:
-        self._m().writel(self._value(value, 32), self._offset(offset))
-
-    def write16(self, offset: int, value: int) -> None:
-        self._m().writew(self._value(value, 16), self._offset(offset))
-
-    def write8(self, offset: int, value: int) -> None:
-        self._m().writeb(self._value(value, 8), self._offset(offset))
 
     def write(self, offset: int, data: Any) -> None:
         offset = self._offset(offset)
@@ -141,3 +117,38 @@ class MMIO:
 
     def __str__(self) -> str:
         return f"MMIO 0x{self.base:08x} (size={self.size:d})"
+
+
+def _make(bits: int, is_write: bool) -> Any:
+    """periphery's readN/writeN: its argument checks, then one iomem access."""
+    accessor = {8: "b", 16: "w", 32: "l"}[bits]
+    limit = (1 << bits) - 1
+    if is_write:
+        store = getattr(Mmio, "write" + accessor)
+
+        def write(self: MMIO, offset: int, value: int) -> None:
+            if not isinstance(offset, int):
+                raise TypeError("Invalid offset type, should be integer.")
+            if not isinstance(value, int):
+                raise TypeError("Invalid value type, should be integer.")
+            if value < 0 or value > limit:
+                raise ValueError("Value out of bounds.")
+            store(self._mmio or self._closed(), value, offset)
+        fn = write
+    else:
+        load = getattr(Mmio, "read" + accessor)
+
+        def read(self: MMIO, offset: int) -> int:
+            if not isinstance(offset, int):
+                raise TypeError("Invalid offset type, should be integer.")
+            return load(self._mmio or self._closed(), offset)
+        fn = read  # type: ignore[assignment]
+    fn.__name__ = fn.__qualname__ = f"{'write' if is_write else 'read'}{bits}"
+    fn.__doc__ = (f"{'Write' if is_write else 'Read'} {bits} bits at ``offset`` (one aligned "
+                  f"{bits}-bit access).")
+    return fn
+
+
+for _bits in (8, 16, 32):
+    setattr(MMIO, f"read{_bits}", _make(_bits, False))
+    setattr(MMIO, f"write{_bits}", _make(_bits, True))
