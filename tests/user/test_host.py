@@ -476,3 +476,38 @@ def test_open_target_strings(host: FakeHost) -> None:
         open_target("pci:1234:11e8/x", root=host.root)
     with pytest.raises(ValueError, match="not a size"):
         open_target("devmem:zz", root=host.root)
+
+
+def _export(node: object, where: Path) -> None:
+    """Write an unflattened tree as the kernel's /proc/device-tree shows it."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name, value in node.properties.items():  # type: ignore[attr-defined]
+        (where / name).write_bytes(value)
+    for child in node.children:  # type: ignore[attr-defined]
+        _export(child, where / child.full_name)
+
+
+def test_device_tree_of_qemu_virt_agrees_with_the_of_core(tmp_path: Path) -> None:
+    """QEMU's arm64 virt DTB laid out as /proc/device-tree: every node's ranges come
+    out as the simulated kernel's of_address_to_resource computes them."""
+    from iomem.of.address import of_resources
+    from iomem.of.fdt import load_builtin
+
+    tree = load_builtin("virt")
+    _export(tree.root, tmp_path / "proc/device-tree")
+    (pl011,) = dt.find_compatible("arm,pl011", tmp_path)
+    assert pl011.resources() == [dt.DtResource(0x09000000, 0x1000)]
+    (rtc,) = dt.find_compatible("arm,pl031", tmp_path)
+    assert rtc.resources()[0].start == 0x09010000
+    by_path = {n.path: n for n in dt.dt_nodes(tmp_path)}
+    checked = 0
+    stack = [tree.root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        want = [(r.start, r.size) for r in of_resources(node)]
+        if want:
+            got = [(r.start, r.size) for r in by_path[node.path].resources()]
+            assert got[:len(want)] == want, node.path
+            checked += 1
+    assert checked >= 10

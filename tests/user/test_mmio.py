@@ -335,3 +335,11 @@ def test_every_accessor_refuses_bad_offsets_by_name(name: str, recorder: Recorde
         with pytest.raises(MmioValueError, match=f"^{name}: value .* does not fit"):
             getattr(m, name)(1 << (8 * size), 0)
     assert recorder.log == []
+
+
+def test_a_window_marked_read_only_refuses_stores_on_a_writable_buffer() -> None:
+    buf = bytearray(16)
+    m = Mmio.from_buffer(buf, writable=False)
+    with pytest.raises(MmioReadOnlyError):
+        m.writel(1, 0)
+    assert buf == bytearray(16)

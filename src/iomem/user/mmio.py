@@ -106,6 +106,8 @@ class _Shared:
         self.widths = frozenset(widths)
         if w.buffer is not None:
             base = memoryview(w.buffer).cast("B")
+            if not w.writable:
+                base = base.toreadonly()  # stores fail even where the buffer would take them
             self._base = base
             for size, fmt in _FMT.items():
                 usable = len(base) - len(base) % size
