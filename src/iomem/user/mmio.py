@@ -131,7 +131,8 @@ class _Shared:
             raise MmioAccessError(
                 f"{self.window.name} is not mapped into memory (it is reached through "
                 f"read()/write() calls), so it has no buffer or numpy view")
-        return memoryview(self.window.buffer).cast("B")
+        mv = memoryview(self.window.buffer).cast("B")
+        return mv if self.window.writable else mv.toreadonly()
 
     def release(self) -> None:
         for v in self._casts:

@@ -15,6 +15,17 @@ A window is either
   regions without the mmap flag, I/O-port BARs through sysfs) and for the
   simulator, whose accesses must go through its bus model. ``widths`` says
   which sizes the pair does as one access; others are refused, not split.
+
+A simulated-kernel backend (``/dev/mem``, UIO, VFIO or PCI sysfs of a booted
+board) implements :class:`Backend` the same way: ``open`` runs the simulated
+kernel's checks (CAP_SYS_RAWIO, lockdown, ``devmem_is_allowed`` against its
+resource tree and ``iomem=``), ``map`` returns a pair window whose ``read``
+and ``write`` (and ``read_relaxed``/``write_relaxed``, for the CPU model's
+ordering) take window-relative offsets and go through the VMA's memory type to
+the physical address space, with ``phys``, ``info["memtype"]`` and
+``release`` (munmap, so a later ``request_mem_region`` can revoke the
+mapping as IO_STRICT_DEVMEM does); refusals raise :class:`MapError` with the
+text :mod:`iomem.host.diagnose` gives for the same situation on a real kernel.
 """
 
 from __future__ import annotations
