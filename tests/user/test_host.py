@@ -212,6 +212,18 @@ def test_binding_reports_a_driver_that_did_not_take_the_device(host: FakeHost) -
     assert (host.root / "sys/bus/pci/drivers_probe").read_text() == "0000:00:04.0"
 
 
+def test_bind_through_new_id(host: FakeHost) -> None:
+    dev = pci.find_pci("00:04.0", host.root)
+    with pytest.raises(MapError, match="there is no PCI driver uio_pci_generic .modprobe"):
+        dev.bind_new_id("uio_pci_generic")
+    drv = host.root / "sys/bus/pci/drivers/uio_pci_generic"
+    drv.mkdir()
+    (drv / "new_id").write_text("")
+    with pytest.raises(MapError, match="did not bind 0000:00:04.0 within 0.05 s"):
+        dev.bind_new_id("uio_pci_generic", timeout=0.05)
+    assert (drv / "new_id").read_text() == "1234 11e8"
+
+
 # -- UIO ---------------------------------------------------------------------------------------
 
 

@@ -184,10 +184,7 @@ def devmem_checks(edu_base: int) -> None:
 
 
 def uio_checks() -> None:
-    Path("/sys/bus/pci/drivers/uio_pci_generic/new_id").write_text("1234 11e8")
-    deadline = time.monotonic() + 5
-    while not uio.uio_devices() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    edu_device().bind_new_id("uio_pci_generic")
     step(
         "uio_devices",
         lambda: [

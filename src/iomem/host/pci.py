@@ -17,6 +17,7 @@ import errno
 import mmap
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,6 +278,29 @@ class PciDevice:
         if self.driver != driver:
             raise MapError(f"binding {self.bdf} to {driver} failed: the driver did not take "
                            f"the device (see dmesg)")
+
+    def bind_new_id(self, driver: str, timeout: float = 5.0) -> None:
+        """Teach ``driver`` this function's vendor:device through ``new_id`` (how
+        uio_pci_generic, which has no id table, is bound) and wait until it binds."""
+        if self.driver == driver:
+            return
+        new_id = _rel(self.root, f"sys/bus/pci/drivers/{driver}/new_id")
+        try:
+            new_id.write_text(f"{self.vendor:04x} {self.device:04x}")
+        except FileNotFoundError:
+            raise MapError(f"there is no PCI driver {driver} (modprobe "
+                           f"{driver.replace('-', '_')})", errno.ENOENT) from None
+        except FileExistsError:
+            # the id is known already: the driver passed this function over; probe it
+            _rel(self.root, "sys/bus/pci/drivers_probe").write_text(self.bdf)
+        deadline = time.monotonic() + timeout
+        while self.driver != driver:
+            if time.monotonic() > deadline:
+                now = self.driver
+                raise MapError(f"{driver} did not bind {self.bdf} within {timeout:g} s"
+                               + (f" (it is bound to {now}; unbind it first)" if now else ""),
+                               errno.ETIMEDOUT)
+            time.sleep(0.01)
 
     def claims(self, bar: int, tree: Iomem | None = None) -> list[IomemEntry]:
         """Driver claims inside BAR ``bar``'s range in /proc/iomem (/proc/ioports for an
