@@ -66,6 +66,7 @@ def run(check: bool, fail_on: str, board: str, model: str, seed: int | None,
 
     sanitize = not no_sanitize
     status = 0
+    stopped = False
     kernels: list[_kernel.Kernel] = []
     with defaults(memory_model=model, sanitize=sanitize):
         _hook_boot(kernels, seed)
@@ -80,15 +81,17 @@ def run(check: bool, fail_on: str, board: str, model: str, seed: int | None,
             except SystemExit as e:
                 status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             except (SparseError, KernelOops, KernelBuildError) as e:
-                status = 1
+                status, stopped = 1, True
                 _stopped(e, kernels)
-            except Exception:  # noqa: BLE001 - the script's own bug: show it as Python would
-                status = 1
+            except Exception as e:  # noqa: BLE001 - the script's own bug: show it as Python would
+                status, stopped = 1, True
                 traceback.print_exc()
+                _stopped(e, kernels, quiet=True)
             finally:
                 sys.argv, sys.path[:] = saved_argv, saved_path
         finally:
             _unhook_boot()
+    sys.stdout.flush()
     reports = []
     for kk in kernels:
         kk.cpu.settle()
@@ -96,7 +99,7 @@ def run(check: bool, fail_on: str, board: str, model: str, seed: int | None,
             for ev in kk.cpu.events:
                 click.echo(ev.mark_line())
         if kk.sanitizer is not None:
-            reports += kk.sanitizer.finish()
+            reports += kk.sanitizer.finish(leaks=not stopped)
     if sanitize:
         click.echo(render_text(reports), err=True)
     if json_out is not None:
@@ -109,10 +112,11 @@ def run(check: bool, fail_on: str, board: str, model: str, seed: int | None,
     sys.exit(status)
 
 
-def _stopped(exc: BaseException, kernels: list[_kernel.Kernel]) -> None:
-    """The script stopped on a kernel exception: say why, and let the sanitizer explain."""
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    click.echo(f"iomem run: the script stopped: {type(exc).__name__}: {first}", err=True)
+def _stopped(exc: BaseException, kernels: list[_kernel.Kernel], quiet: bool = False) -> None:
+    """The script stopped on an exception: say why, and let the sanitizer explain."""
+    if not quiet:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"iomem run: the script stopped: {type(exc).__name__}: {first}", err=True)
     for k in reversed(kernels):
         san: Sanitizer | None = k.sanitizer
         if san is not None:

@@ -1,10 +1,13 @@
 """The pitfall lab: a board whose device makes every MMIO pitfall visible.
 
 ``iomem.boot("lab")`` (``--board lab``) is an arm64 machine with 64 MiB of
-RAM and two copies of one small device, each a platform device with its
-resources in the tree: ``a000000.lab`` (little-endian registers, SPI 16)
-and ``a001000.lab`` (the same block with big-endian registers, SPI 17).
-``make_board("lab", arch="x86_64")`` builds the same board for x86.
+RAM, two copies of one small device, each a platform device with its
+resources in the tree: ``a000000.lab`` (little-endian registers, SPI 16,
+compatible ``iomem,pitfall-lab``) and ``a001000.lab`` (the same block with
+big-endian registers, SPI 17, ``iomem,pitfall-lab-be``), and 64 KiB of
+prefetchable frame-buffer memory ``c000000.fb`` (``iomem,pitfall-fb``), the
+kind of memory ``ioremap_wc`` is for.  ``make_board("lab",
+arch="x86_64")`` builds the same board for x86.
 
 The device is made so that a broken driver sees the broken outcome:
 
@@ -16,7 +19,8 @@ The device is made so that a broken driver sees the broken outcome:
 * ``CTRL`` is one 32-bit register implemented as such: a narrower write
   clears the bytes it does not carry;
 * ``STATUS`` is read-only (``STATUS.DONE`` clears through the write-1-to-clear
-  ``IRQ_STATUS``); ``CMD`` and ``DOORBELL`` are write-only;
+  ``IRQ_STATUS``); ``CMD`` and ``DOORBELL`` are write-only; ``CMD_SELFTEST``
+  written to ``CMD`` completes (``IRQ_STATUS.DONE``) 1 us later;
 * ``DOORBELL`` starts a copy described by a 16-byte descriptor in memory at
   ``DMA_DESC`` (``src``, ``dst``, ``len``, ``magic``), read the moment the
   doorbell arrives: a descriptor the CPU has not made visible yet is read as
@@ -38,7 +42,7 @@ from ..kernel.kernel import Kernel
 from ..kernel.platform import platform_device, platform_device_register
 from ..kernel.resource import Resource
 from ..machine import Machine
-from ..phys import ABORT, BIG, LITTLE, AccessRules
+from ..phys import ABORT, BIG, LITTLE, AccessRules, Region
 from ..regs import Field, Register, RegisterFile, RegisterMap
 
 LAB_RAM = 0x40000000
@@ -46,6 +50,8 @@ LAB_RAM_SIZE = 64 << 20
 LAB_BASE = 0x0A000000
 LAB_BE_BASE = 0x0A001000
 LAB_SIZE = 0x1000
+LAB_FB = 0x0C000000
+LAB_FB_SIZE = 0x10000
 LAB_SPI = 16
 GIC_SPI_BASE = 32
 
@@ -62,6 +68,7 @@ DMA_DESC, DOORBELL, DMA_RESULT = 0x40, 0x48, 0x4C
 CTRL_ENABLE, CTRL_IRQ_EN, CTRL_RESET = 1 << 0, 1 << 8, 1 << 31
 ST_READY, ST_DONE, ST_ERROR, ST_BUSY = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 IRQ_DONE, IRQ_ERROR = 1 << 0, 1 << 1
+CMD_SELFTEST = 1
 
 
 def lab_map() -> RegisterMap:
@@ -111,7 +118,7 @@ class LabDevice(MmioDevice):
         self.regs = RegisterFile(lab_map(), on_read={
             "STATUS": self._status, "COUNT": lambda: len(self.fifo), "TICKS": self._ticks,
         }, on_write={
-            "CTRL": self._ctrl, "CMD": self.commands.append, "FIFO": self.fifo.append,
+            "CTRL": self._ctrl, "CMD": self._cmd, "FIFO": self.fifo.append,
             "DOORBELL": self._doorbell, "IRQ_STATUS": self._irq_ack,
         })
 
@@ -149,6 +156,11 @@ class LabDevice(MmioDevice):
             self.ready_at = self._now() + self.reset_ns
             self.set_irq(False)
         self.regs["CTRL"] = self.regs["CTRL"] & ~CTRL_RESET
+
+    def _cmd(self, value: int) -> None:
+        self.commands.append(value)
+        if value == CMD_SELFTEST:
+            self.machine.clock.after(1_000, lambda: self._complete(IRQ_DONE))
 
     def _irq_ack(self, _value: int) -> None:
         if not self.regs["IRQ_STATUS"]:
@@ -191,24 +203,30 @@ def build_lab(arch: str = "arm64", reset_ns: int = 10_000, dma_ns: int = 2_000) 
     """The pitfall lab board (see the module docstring)."""
     m = Machine("lab", arch=arch, bus_error_policy=ABORT)
     m.add_ram("lab.ram", LAB_RAM, LAB_RAM_SIZE)
-    devs = []
     for i, (base, be) in enumerate(((LAB_BASE, False), (LAB_BE_BASE, True))):
         dev = LabDevice("lab-be" if be else "lab", big_endian=be, reset_ns=reset_ns,
                         dma_ns=dma_ns)
         m.add_device(dev, base)
         dev.connect_irq(0, m.irq(GIC_SPI_BASE + LAB_SPI + i))
-        devs.append(dev)
+    m.memory.add_region(Region("lab.fb", LAB_FB, LAB_FB_SIZE, "ram"))
 
     def populate(k: Kernel) -> None:
         k.add_system_ram(LAB_RAM, LAB_RAM_SIZE)
-        for i, base in enumerate((LAB_BASE, LAB_BE_BASE)):
+        for i, (base, compat) in enumerate(((LAB_BASE, "iomem,pitfall-lab"),
+                                            (LAB_BE_BASE, "iomem,pitfall-lab-be"))):
             node = f"lab@{base:x}"
+            irq = GIC_SPI_BASE + LAB_SPI + i
             res = [Resource(base, base + LAB_SIZE - 1, node, F.IORESOURCE_MEM),
-                   Resource(GIC_SPI_BASE + LAB_SPI + i, GIC_SPI_BASE + LAB_SPI + i, None,
-                            F.IORESOURCE_IRQ)]
+                   Resource(irq, irq, None, F.IORESOURCE_IRQ)]
             pdev = platform_device(f"{base:x}.lab", resources=res)
-            pdev.of_node = _Node(["iomem,pitfall-lab"], node)
+            pdev.of_node = _Node([compat], node)
             platform_device_register(pdev)
+        node = f"fb@{LAB_FB:x}"
+        res = [Resource(LAB_FB, LAB_FB + LAB_FB_SIZE - 1, node,
+                        F.IORESOURCE_MEM | F.IORESOURCE_PREFETCH)]
+        pdev = platform_device(f"{LAB_FB:x}.fb", resources=res)
+        pdev.of_node = _Node(["iomem,pitfall-fb"], node)
+        platform_device_register(pdev)
 
     return Board("lab", m, arch, populate, model="iomem pitfall lab")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..cpu.policy import Kind, classify
 from ..kernel import ioport as F
-from ..kernel.io import KernelBuildError, KernelOops, SparseError
+from ..kernel.io import SparseError
 from ..phys import BIG
 from .report import NOWHERE, Report, Site, where, where_tb
 from .rules import rule
@@ -76,6 +76,7 @@ class Sanitizer:
         self.disabled: weakref.WeakSet[VmArea] = weakref.WeakSet()
         self._held: dict[int, _Held] = {}
         self._owners: list[Any] = []
+        self._drivers: dict[int, str] = {}
         self._quiet = 0
         # ordering state
         self._unordered: list | None = None  # [count, first site, buffer name]
@@ -186,9 +187,9 @@ class Sanitizer:
                 return None
             return self.emit("iomem-as-pointer", f"sparse: {first.removeprefix('warning: ')}",
                              site, notes=text.splitlines()[1:])
-        if isinstance(exc, KernelOops | KernelBuildError):
-            return None  # the oops follows a report already made, or is the kernel's own
-        return None
+        if isinstance(exc, TypeError) and "'ErrPtr'" in str(exc):
+            return self.emit("unchecked-result", f"arithmetic on an ERR_PTR: {exc}", site)
+        return None  # an oops follows a report already made, or is the kernel's own
 
     # -- mappings ----------------------------------------------------------------------
 
@@ -552,14 +553,15 @@ class Sanitizer:
     def _driver(self, event: str, dev: Any) -> None:
         if event in ("probe", "remove"):
             self._owners.append(dev)
+            self._drivers[id(dev)] = dev.driver.name if dev.driver is not None else "?"
         elif event in ("probed", "probe-failed", "unbound"):
             if self._owners and self._owners[-1] is dev:
                 self._owners.pop()
             if event != "probed":
-                drv = dev.driver.name if dev.driver is not None else None
-                when = ("its probe failed" if event == "probe-failed" else
-                        f"the driver {drv + ' ' if drv else ''}unbound")
-                self.leaks(dev, f"{dev.name}: {when}")
+                drv = self._drivers.pop(id(dev), "?")
+                when = (f"{drv}'s probe of {dev.name} failed" if event == "probe-failed" else
+                        f"{drv} unbound from {dev.name}")
+                self.leaks(dev, when)
 
     def leaks(self, owner: Any = ..., when: str = "the run ended") -> list[Report]:
         """Report what ``owner`` (a device; None: code outside any driver; ``...``: anyone)
@@ -588,9 +590,11 @@ class Sanitizer:
                                  notes=[f"backtrace: acquired at {held.site.describe()}"]))
         return out
 
-    def finish(self) -> list[Report]:
-        """The end of a run: leaks of everyone; returns all reports."""
-        self.leaks(..., "the run ended")
+    def finish(self, leaks: bool = True) -> list[Report]:
+        """The end of a run: leaks of everyone (unless the run stopped early, when what is
+        still held is no news); returns all reports."""
+        if leaks:
+            self.leaks(..., "the run ended")
         return self.reports
 
 

@@ -1,0 +1,29 @@
+"""Pitfall: an unaligned access to device memory -- the corrected driver.
+
+Read the register at its own offset and take the half you want.
+
+    iomem run --check examples/pitfalls/access_unaligned_good.py
+"""
+
+from __future__ import annotations
+
+import iomem
+from iomem.check import boot
+from iomem.check.lab import DATA, LAB_BASE, LAB_SIZE
+
+
+def main(model: str = "adversarial") -> tuple[iomem.Kernel, int]:
+    k = boot("lab", memory_model=model)
+    with k:
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        iomem.writel(0xCAFE0000, base + DATA)
+        high = iomem.readl(base + DATA) >> 16
+        print(f"upper half of DATA = {high:#x}")
+        iomem.iounmap(base)
+        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+    return k, high
+
+
+if __name__ == "__main__":
+    main()
