@@ -53,7 +53,7 @@ def make_board(name: str, **options: object) -> Board:
 
 
 def _load_builtin() -> None:
-    from . import virt  # noqa: F401 - registers itself
+    from . import pc, virt  # noqa: F401 - register themselves
 
 
 def boot(board: str | Board = "virt", cmdline: str = "", **options: object) -> Kernel:

@@ -1,0 +1,1 @@
+"""Python drivers for the simulated kernel, written like their Linux twins."""
