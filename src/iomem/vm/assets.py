@@ -149,7 +149,12 @@ def ensure_host_tools(
         if arch not in QEMU_TOOLS:
             raise VMSetupError(f"no machine for architecture {arch!r}; known: {', '.join(ARCHES)}")
     if _may_install(install):
-        packages = [p for p in (*HOST_PACKAGES, *OPTIONAL_PACKAGES) if not package_installed(p)]
+        packages = [
+            p
+            for p in (*HOST_PACKAGES, *OPTIONAL_PACKAGES)
+            if p not in _install_tried and not package_installed(p)
+        ]
+        _install_tried.update(packages)  # one try per process: no apt run on every boot
         try:
             apt_install(packages, progress)
         except VMSetupError:
@@ -170,6 +175,9 @@ def ensure_host_tools(
                 "this host has no apt-get: install QEMU and cpio with the system's package manager"
             )
         raise VMSetupError(f"the VM lab needs {names}; {how}")
+
+
+_install_tried: set[str] = set()
 
 
 def _may_install(install: bool | None) -> bool:
