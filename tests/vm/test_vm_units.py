@@ -85,6 +85,28 @@ def test_missing_tools_message_says_how(monkeypatch: pytest.MonkeyPatch) -> None
     assert "sudo apt-get install --no-install-recommends qemu-system-arm" in message
 
 
+def test_root_installs_the_host_packages_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    installed: set[str] = {"cpio"}
+    calls: list[list[str]] = []
+
+    def fake_install(packages: list[str], progress: object = None) -> None:
+        calls.append(list(packages))
+        installed.update(packages)
+
+    tools = {"qemu-system-x86_64": "qemu-system-x86", "qemu-system-aarch64": "qemu-system-arm"}
+    monkeypatch.setattr(assets, "_install_tried", set())
+    monkeypatch.setattr(assets, "is_root", lambda: True)
+    monkeypatch.setattr(assets, "package_installed", lambda p: p in installed)
+    monkeypatch.setattr(
+        assets, "which", lambda cmd: "/usr/bin/x" if tools.get(cmd, cmd) in installed else None
+    )
+    monkeypatch.setattr(assets, "apt_install", fake_install)
+    assets.ensure_host_tools(["amd64"], install=None)
+    assert calls == [["qemu-system-x86", "qemu-system-arm", "busybox-static", "pciutils"]]
+    assets.ensure_host_tools(["amd64", "arm64"], install=None)
+    assert len(calls) == 1  # everything there now: no second apt run
+
+
 def test_unknown_architecture() -> None:
     with pytest.raises(VMSetupError, match="known: amd64, arm64"):
         assets.ensure_host_tools(["riscv64"], install=False)
