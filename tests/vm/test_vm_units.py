@@ -93,13 +93,19 @@ def test_root_installs_the_host_packages_once(monkeypatch: pytest.MonkeyPatch) -
         calls.append(list(packages))
         installed.update(packages)
 
-    tools = {"qemu-system-x86_64": "qemu-system-x86", "qemu-system-aarch64": "qemu-system-arm"}
+    tools = {
+        "qemu-system-x86_64": "qemu-system-x86",
+        "qemu-system-aarch64": "qemu-system-arm",
+        "cpio": "cpio",
+    }
     monkeypatch.setattr(assets, "_install_tried", set())
     monkeypatch.setattr(assets, "is_root", lambda: True)
     monkeypatch.setattr(assets, "package_installed", lambda p: p in installed)
-    monkeypatch.setattr(
-        assets, "which", lambda cmd: "/usr/bin/x" if tools.get(cmd, cmd) in installed else None
-    )
+
+    def which(cmd: str) -> str | None:
+        return None if cmd in tools and tools[cmd] not in installed else f"/usr/bin/{cmd}"
+
+    monkeypatch.setattr(assets, "which", which)
     monkeypatch.setattr(assets, "apt_install", fake_install)
     assets.ensure_host_tools(["amd64"], install=None)
     assert calls == [["qemu-system-x86", "qemu-system-arm", "busybox-static", "pciutils"]]

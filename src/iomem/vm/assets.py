@@ -155,12 +155,13 @@ def ensure_host_tools(
             if p not in _install_tried and not package_installed(p)
         ]
         _install_tried.update(packages)  # one try per process: no apt run on every boot
-        try:
-            apt_install(packages, progress)
-        except VMSetupError:
-            if missing_tools(arches):
-                raise
-            # Only nice-to-haves failed (pciutils, busybox-static): carry on.
+        if packages:
+            try:
+                apt_install(packages, progress)
+            except VMSetupError:
+                if missing_tools(arches):
+                    raise
+                # Only nice-to-haves failed (pciutils, busybox-static): carry on.
     missing = missing_tools(arches)
     if missing:
         names = ", ".join(f"{t.command} (Debian package {t.package})" for t in missing)
