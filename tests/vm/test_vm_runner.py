@@ -291,3 +291,16 @@ def test_cli_devices_add_to_the_defaults(
     assert result.exit_code == 0, result.output
     args = (tmp_path / "args").read_text().splitlines()
     assert [args[i + 1] for i, a in enumerate(args) if a == "-device"] == expected
+
+
+def test_bad_requests_are_refused_before_booting(
+    fake_pc: Machine, fake_assets: runner.BootAssets
+) -> None:
+    with pytest.raises(VMError, match="nothing to run"):
+        runner.run(machine=fake_pc, assets=fake_assets)
+    with pytest.raises(VMError, match="a bare guest cannot run this host's Python"):
+        runner.run(python="print(1)", bare=True, machine=fake_pc, assets=fake_assets)
+    with pytest.raises(VMError, match="not a valid environment variable name: 'A-B'"):
+        runner.run("true", env={"A-B": "1"}, machine=fake_pc, assets=fake_assets)
+    with pytest.raises(VMError, match="carry no module index"):
+        runner.run("true", modules=["uio"], machine=fake_pc, assets=fake_assets)
