@@ -227,6 +227,11 @@ def test_initramfs_contents(tmp_path: Path, module_tree: Path) -> None:
     assert "lib/modules/9p.ko" in listing and "lib/modules/virtio_ring.ko" in listing
     # Built once: the same inputs give the cached image back.
     assert initramfs.build_initramfs(kernel, busybox, out_dir=tmp_path / "out") == out
+    # Another busybox: a new image, and the stale one is gone.
+    busybox.write_bytes(b"\x7fELF busybox 2")
+    newer = initramfs.build_initramfs(kernel, busybox, out_dir=tmp_path / "out")
+    assert newer != out and not out.exists()
+    out = newer
     extract = tmp_path / "x"
     extract.mkdir()
     subprocess.run(["cpio", "-id", "--quiet"], input=out.read_bytes(), cwd=extract, check=True)

@@ -183,6 +183,9 @@ def build_initramfs(
             partial.unlink(missing_ok=True)
             raise VMSetupError(f"building the initramfs: {exc}") from None
         partial.rename(out)
+    for stale in out_dir.glob(f"{kernel.release}-*.cpio"):
+        if stale != out:  # an image from an older init or busybox
+            stale.unlink(missing_ok=True)
     return out
 
 
