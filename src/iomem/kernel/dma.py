@@ -96,13 +96,23 @@ class KernelBuffer:
         return self.size
 
     def __getitem__(self, i: int | slice) -> int | bytes:
+        cpu = self._kernel.cpu
+        if cpu.watching:  # the CPU memory model or the sanitizer sees the load
+            return cpu.buffer_load(self, i)
         v = self._mv[i]
         return bytes(v) if isinstance(i, slice) else v
 
     def __setitem__(self, i: int | slice, value: Any) -> None:
+        cpu = self._kernel.cpu
+        if cpu.watching:
+            cpu.buffer_store(self, i, value)
+            return
         self._mv[i] = value
 
     def __bytes__(self) -> bytes:
+        cpu = self._kernel.cpu
+        if cpu.watching:
+            return cpu.buffer_load(self, slice(None))
         return bytes(self._mv)
 
     def __add__(self, n: int) -> KernelBuffer:
@@ -271,6 +281,7 @@ class DmaCore:
                 return None, DMA_MAPPING_ERROR
         buf = self.buffer(phys, size)
         buf.view[:] = bytes(size)
+        self.k.cpu.add_dma_buffer(phys, size, "coherent", dev, "coherent")
         return buf, phys
 
     def free_coherent(self, dev: Device, size: int, cpu_addr: KernelBuffer | None,
@@ -280,6 +291,7 @@ class DmaCore:
         if not isinstance(cpu_addr, KernelBuffer) or cpu_addr.phys not in self.pages:
             raise TypeError(f"dma_free_coherent({cpu_addr!r}): not a buffer "
                             "dma_alloc_coherent() returned")
+        self.k.cpu.remove_dma_buffer(cpu_addr.phys)
         self.free_pages(cpu_addr.phys)
 
     # -- streaming mappings ---------------------------------------------------------
@@ -306,12 +318,17 @@ class DmaCore:
                         "dma_direct_map_page", once=True)
             return DMA_MAPPING_ERROR
         self.mappings.append((dev.name, dma_addr, size, direction))
+        # the CPU's stores reach memory before the device may look (arch_sync_dma_for_device)
+        self.k.cpu.add_dma_buffer(dma_addr, size, "streaming", dev, "streaming")
+        self.k.barrier("wmb")
         return dma_addr
 
     def unmap_single(self, dev: Device, addr: int, size: int, direction: int) -> None:
         for i, m in enumerate(self.mappings):
             if m[0] == dev.name and m[1] == addr:
                 del self.mappings[i]
+                self.k.cpu.remove_dma_buffer(addr)
+                self.k.barrier("rmb")  # arch_sync_dma_for_cpu: loads see the device's data
                 return
 
 
@@ -409,11 +426,13 @@ def dma_mapping_error(dev: Device, dma_addr: int) -> int:
 
 
 def dma_sync_single_for_cpu(dev: Device, addr: int, size: int, dir: int) -> None:
-    """Coherent memory model: nothing to write back or invalidate."""
+    """Coherent caches: nothing to invalidate; later loads see what the device wrote."""
+    _k(dev).barrier("rmb")
 
 
 def dma_sync_single_for_device(dev: Device, addr: int, size: int, dir: int) -> None:
-    """Coherent memory model: nothing to write back or invalidate."""
+    """Coherent caches: nothing to write back; the CPU's stores reach memory first."""
+    _k(dev).barrier("wmb")
 
 
 def kmalloc(size: int, flags: int = GFP_KERNEL) -> KernelBuffer | None:

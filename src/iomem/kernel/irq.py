@@ -242,6 +242,8 @@ class IrqCore:
                 return -EBUSY
         first = not desc.actions
         desc.actions.append(new)
+        for hook in self.k.irq_hooks:  # the sanitizer's leak check
+            hook("request", irq, dev_id, devname)
         if first:
             desc.irqs_unhandled = 0
             desc.count_window = 0  # type: ignore[attr-defined]
@@ -261,6 +263,8 @@ class IrqCore:
         for i, act in enumerate(desc.actions):
             if act.dev_id is dev_id:
                 del desc.actions[i]
+                for hook in self.k.irq_hooks:
+                    hook("free", irq, dev_id, act.name)
                 if not desc.actions:
                     desc.depth = 1  # irq_shutdown
                     desc.pending = False

@@ -118,6 +118,8 @@ class Kernel:
         #: called as (event, dev): ``probe``, ``probed``, ``probe-failed`` (after the
         #: devres release), ``remove``, ``unbound`` (after the devres release)
         self.driver_hooks: list = []
+        #: called as (event, irq, dev_id, name): ``request`` and ``free`` of a handler
+        self.irq_hooks: list = []
         from ..cpu import MemoryModel
         #: the CPU between the driver and the bus (see :mod:`iomem.cpu`)
         self.cpu = MemoryModel(self, "strict")
