@@ -74,7 +74,7 @@ class Sanitizer:
         self._seen: dict[tuple, Report] = {}
         self._areas: weakref.WeakKeyDictionary[VmArea, _Area] = weakref.WeakKeyDictionary()
         self.disabled: weakref.WeakSet[VmArea] = weakref.WeakSet()
-        self._held: dict[int, _Held] = {}
+        self._held: dict[Any, _Held] = {}
         self._owners: list[Any] = []
         self._drivers: dict[int, str] = {}
         self._quiet = 0
@@ -82,7 +82,8 @@ class Sanitizer:
         self._unordered: list | None = None  # [count, first site, buffer name]
         self._saw_dma_wmb = False
         self._relaxed_read: tuple | None = None  # (site, phys, register)
-        self._posted: dict[int, tuple] = {}  # device key -> (area, off, value, register)
+        # device key -> (area, off, value, register, owner)
+        self._posted: dict[int, tuple] = {}
         #: called with each new :class:`Report`
         self.report_hooks: list[Callable[[Report], None]] = []
 
@@ -100,6 +101,7 @@ class Sanitizer:
         k.iounmap_hooks.append(self._iounmap)
         k.region_hooks.append(self._region)
         k.driver_hooks.append(self._driver)
+        k.irq_hooks.append(self._irq)
         self._hook_cpu(k.cpu)
 
     def _hook_cpu(self, cpu: Any) -> None:
@@ -117,6 +119,7 @@ class Sanitizer:
         k.iounmap_hooks.remove(self._iounmap)
         k.region_hooks.remove(self._region)
         k.driver_hooks.remove(self._driver)
+        k.irq_hooks.remove(self._irq)
         cpu = k.cpu
         for hooks, fn in ((cpu.store_hooks, self._cpu_store), (cpu.load_hooks, self._cpu_load),
                           (cpu.buffer_hooks, self._buffer)):
@@ -298,7 +301,7 @@ class Sanitizer:
                 else:
                     s._doorbell(info, area, off, sys._getframe(1))
             if posted:
-                s._posted[key] = (area, off, value, s._register(info, area, off))
+                s._posted[key] = (area, off, value, s._register(info, area, off), info.owner)
             write(off, size, value)
         return rd, wr
 
@@ -430,7 +433,7 @@ class Sanitizer:
             return
         pending = list(self._posted.values())
         self._posted.clear()
-        area, off, value, reg = pending[0]
+        area, off, value, reg, _owner = pending[0]
         more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
         self.emit("posted-write-delay",
                   f"a {ns} ns delay starts while the write of {value:#x} to "
@@ -438,13 +441,13 @@ class Sanitizer:
                   "device has not waited as long as the driver thinks",
                   where(sys._getframe(2)), phys=area.phys_addr + off, register=reg)
 
-    def dependent_action(self, what: str, keys: list[int] | None = None) -> None:
-        """An action that assumes the device has seen earlier writes (freeing its irq or its
-        DMA memory): report writes that may still be posted."""
-        pending = [(k_, v) for k_, v in self._posted.items() if keys is None or k_ in keys]
+    def dependent_action(self, what: str, owner: Any = ...) -> None:
+        """An action that assumes the device has seen earlier writes (freeing the DMA memory
+        it may still use): report writes of ``owner``'s mappings that may still be posted."""
+        pending = [(k_, v) for k_, v in self._posted.items() if owner is ... or v[4] is owner]
         if not pending:
             return
-        key, (area, off, value, reg) = pending[0]
+        _key, (area, off, value, reg, _owner) = pending[0]
         self.emit("posted-write-delay",
                   f"{what} while the write of {value:#x} to {reg or hex(area.phys_addr + off)} "
                   "may still be on its way to the device", where(sys._getframe(1)),
@@ -534,21 +537,23 @@ class Sanitizer:
                                         site, buf.dev if buf.dev is not None else
                                         (self._owners[-1] if self._owners else None), buf)
         else:
-            self.dependent_action(f"freeing DMA buffer {buf.name or hex(buf.phys)!r}")
+            if buf.dev is not None:
+                self.dependent_action(f"freeing DMA buffer {buf.name or hex(buf.phys)!r}",
+                                      buf.dev)
             self._held.pop(id(buf), None)
 
-    def hold(self, kind: str, obj: Any, what: str, owner: Any = None) -> None:
-        """Track something a driver must give back (``irq``, ``dma``): a leak if it is
-        still held when its owner unbinds or the run ends."""
-        if self._quiet:
-            return
-        site = where(sys._getframe(1))
-        if owner is None and self._owners:
-            owner = self._owners[-1]
-        self._held[id(obj)] = _Held(kind, what, site, owner, obj)
-
-    def unhold(self, obj: Any) -> None:
-        self._held.pop(id(obj), None)
+    def _irq(self, event: str, irq: int, dev_id: Any, name: str) -> None:
+        key = ("irq", irq, id(dev_id))
+        if event == "request":
+            if self._quiet:
+                return
+            site = where()
+            if site.file is None:
+                return
+            owner = self._owners[-1] if self._owners else None
+            self._held[key] = _Held("irq", f"irq {irq} ({name})", site, owner, dev_id)
+        else:
+            self._held.pop(key, None)
 
     def _driver(self, event: str, dev: Any) -> None:
         if event in ("probe", "remove"):

@@ -235,6 +235,52 @@ class MemoryModel:
                 out[lo - phys:hi - phys] = data[lo - pa:hi - pa]
         return bytes(out)
 
+    @property
+    def watching(self) -> bool:
+        """Whether CPU accesses to kernel buffers must come through :meth:`store`/:meth:`load`
+        (a model other than strict, or someone listening)."""
+        return self._attached or bool(self.store_hooks) or bool(self.load_hooks)
+
+    def buffer_store(self, buf: Any, i: int | slice, value: Any) -> None:
+        """``buf[i] = value`` on a kernel buffer (a ``view`` and a ``phys``), as a store."""
+        mv = buf.view
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(mv))
+            if step != 1:
+                mv[i] = value  # rare: stored at once, still heard
+                for hook in self.store_hooks:
+                    hook(buf.phys + start, max(stop - start, 0))
+                return
+            data = bytes(memoryview(value).cast("B")) if not isinstance(value, bytes) \
+                else value
+            if len(data) != max(stop - start, 0):
+                raise ValueError("memoryview assignment: lvalue and rvalue have different "
+                                 "structures")
+            if data:
+                self.store(buf.phys + start, data)
+            return
+        idx = i + len(mv) if i < 0 else i
+        if not 0 <= idx < len(mv):
+            raise IndexError("index out of bounds on dimension 1")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFF:
+            raise ValueError("memoryview: invalid value for format 'B'")
+        self.store(buf.phys + idx, bytes((value,)))
+
+    def buffer_load(self, buf: Any, i: int | slice) -> int | bytes:
+        """``buf[i]`` on a kernel buffer, as a load."""
+        mv = buf.view
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(mv))
+            if step != 1:
+                for hook in self.load_hooks:
+                    hook(buf.phys + start, max(stop - start, 0))
+                return bytes(mv[i])
+            return self.load(buf.phys + start, max(stop - start, 0)) if stop > start else b""
+        idx = i + len(mv) if i < 0 else i
+        if not 0 <= idx < len(mv):
+            raise IndexError("index out of bounds on dimension 1")
+        return self.load(buf.phys + idx, 1)[0]
+
     def store_int(self, phys: int, size: int, value: int) -> None:
         self.store(phys, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
 
@@ -632,6 +678,7 @@ class MemoryModel:
         base = area.phys_addr
         ok = self._checked(area)
         speculate = self.policy.speculate
+        x86 = self.k.arch.is_x86
 
         def rd(off: int, size: int) -> int:
             m._flush_wc(key, "a read of the device")
@@ -646,8 +693,12 @@ class MemoryModel:
             return read(off, size)
 
         def wr(off: int, size: int, value: int) -> None:
-            if ordered and (m._sb or m._wc):
-                m._wmb("writeX")
+            if ordered:
+                if x86:  # writel is a plain mov: stores to WC stay weakly ordered
+                    if m._sb:
+                        m.drain("writeX")
+                elif m._sb or m._wc:
+                    m._wmb("writeX")
             if ok(off, size, True):
                 m._wc_store(area, key, base + off, size, value)
         return rd, wr
