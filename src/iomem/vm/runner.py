@@ -495,7 +495,7 @@ def _boot(
             commands=list(commands),
             tracefs=tracefs,
             collect=list(collect),
-            env=dict(env or {}),
+            env=_guest_env(env, assets, bare),
             cwd=cwd,
             bare=bare,
         )
@@ -592,6 +592,15 @@ def _boot(
             shutil.rmtree(job_root, ignore_errors=True)
 
 
+def _guest_env(env: Mapping[str, str] | None, assets: BootAssets, bare: bool) -> dict[str, str]:
+    """The caller's environment for guest commands, plus where the guest kernel's modules are."""
+    extra = {}
+    if assets.kernel is not None and not bare:
+        # The host's root is shared, so the guest can insmod any module of its kernel.
+        extra["IOMEM_VM_MODULES"] = str(assets.kernel.modules_dir)
+    return {**extra, **(env or {})}
+
+
 def _module_list(modules: Sequence[str], assets: BootAssets) -> list[tuple[str, str]]:
     """Requested modules ("name [param=value ...]") with dependencies, as host paths."""
     if assets.modules is None:
@@ -666,7 +675,8 @@ def run(
       (``None`` keeps them: ``edu`` on ``pc`` and ``q35-iommu``).
     - ``append``: kernel command-line arguments (``"iomem=relaxed"``).
     - ``modules``: kernel modules to load first, ``"name [param=value ...]"``,
-      with their dependencies, in order.
+      with their dependencies, in order. Commands find the guest kernel's
+      module tree in ``$IOMEM_VM_MODULES`` (to insmod one at a chosen time).
     - ``tracefs``: mount tracefs at /sys/kernel/tracing (and debugfs).
     - ``collect``: guest files (absolute paths) or shell commands whose output
       is brought back in ``result.files`` under the same key. Files written
