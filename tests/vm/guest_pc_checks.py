@@ -71,6 +71,10 @@ def main() -> None:
         "executable": sys.executable,
         "uname": os.uname().release,
         "pci": devices,
+        "modules_dir": os.environ.get("IOMEM_VM_MODULES", ""),
+        "modules_dir_has_uio": Path(
+            os.environ.get("IOMEM_VM_MODULES", "/nonexistent"), "kernel/drivers/uio/uio.ko"
+        ).is_file(),
     }
     slots = [d["slot"] for d in devices if (d["vendor"], d["device"]) == EDU]
     if slots:

@@ -41,6 +41,8 @@ def test_guest_ran_the_hosts_python(guest: RunResult, facts: dict[str, Any]) -> 
     assert facts["executable"] == sys.executable
     assert facts["uname"] == guest.kernel
     assert guest.output.strip() == "edu at ['0000:00:04.0']"
+    assert facts["modules_dir"].endswith(f"/lib/modules/{guest.kernel}")
+    assert facts["modules_dir_has_uio"]  # the guest kernel's modules, through the host's root
 
 
 def test_edu_is_1234_11e8_in_sysfs_with_a_1mib_bar0(facts: dict[str, Any]) -> None:
