@@ -386,6 +386,27 @@ def _parse_device(spec: object, registry: dict[str, type[PciFunction]]
     return cls(), slot, func
 
 
+def _plug_all(bus, specs: list[object], registry: dict[str, type[PciFunction]]) -> None:
+    """Plug each spec into ``bus``; ``(bridge_spec, [specs...])`` plugs a bridge and then
+    the devices behind it.  A spec without a slot takes the first free one (QEMU's rule)."""
+    for spec in specs:
+        children = None
+        if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], list):
+            spec, children = spec
+        fn, slot, func = _parse_device(spec, registry)
+        if slot is None:
+            first = 1 if bus.parent is None else 0
+            slot = next((s for s in range(first, 32)
+                         if all(PCI_SLOT(d) != s for d in bus.devices)), None)
+            if slot is None:
+                raise ValueError("no free slot on the bus")
+        bus.plug(fn, slot, func)
+        if children is not None:
+            if not isinstance(fn, PciBridge):
+                raise ValueError(f"{fn.name} is not a bridge: nothing can sit behind it")
+            _plug_all(fn.secondary, children, registry)
+
+
 @register_board("pc")
 def build_pc(ram_mb: int = 1024, devices: Iterable[object] | None = None,
              nodefaults: bool = False, kaslr: bool = False) -> Board:
@@ -413,14 +434,7 @@ def build_pc(ram_mb: int = 1024, devices: Iterable[object] | None = None,
         host.plug(StdVga(), 2)
         host.plug(E1000(), 3)
     registry = _device_registry()
-    for spec in (["edu"] if devices is None else list(devices)):
-        fn, slot, func = _parse_device(spec, registry)
-        if slot is None:
-            slot = next((s for s in range(1, 32)
-                         if all(PCI_SLOT(d) != s for d in host.root.devices)), None)
-            if slot is None:
-                raise ValueError("no free slot on the pc root bus")
-        host.plug(fn, slot, func)
+    _plug_all(host.root, ["edu"] if devices is None else list(devices), registry)
     SeaBios(host, below_4g).run()
     hole64 = ((1 << 32) + above_4g + GiB - 1) & ~(GiB - 1)
 
