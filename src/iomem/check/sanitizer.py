@@ -392,8 +392,8 @@ class Sanitizer:
         if self._saw_dma_wmb:
             notes.append("dma_wmb() orders stores to memory among themselves, not before MMIO")
         self.emit("relaxed-doorbell",
-                  f"{fn}() to {reg or hex(area.phys_addr + off)} while {count} store(s) to DMA "
-                  f"buffer {buf!r} may not be visible to the device yet",
+                  f"{fn}() to {reg or hex(area.phys_addr + off)} while {count} store(s) to the "
+                  f"{buf} may not be visible to the device yet",
                   where(frame), phys=area.phys_addr + off, vaddr=area.addr + off,
                   register=reg, notes=notes)
 
@@ -402,7 +402,7 @@ class Sanitizer:
         if buf is None:
             return
         if self._unordered is None:
-            self._unordered = [1, where(sys._getframe(1)), buf.name or hex(buf.phys)]
+            self._unordered = [1, where(sys._getframe(1)), _bufdesc(buf)]
             self._saw_dma_wmb = False
         else:
             self._unordered[0] += 1
@@ -415,9 +415,9 @@ class Sanitizer:
             return
         site, pa, reg = self._relaxed_read
         self.emit("relaxed-status-read",
-                  f"read of DMA buffer {buf.name or hex(buf.phys)!r} at {phys:#x} after a "
-                  f"relaxed read of {reg or hex(pa)} with no rmb(): it may return data older "
-                  "than the status says", where(sys._getframe(1)), phys=phys,
+                  f"read of the {_bufdesc(buf)} at {phys:#x} after a relaxed read of "
+                  f"{reg or hex(pa)} with no rmb(): it may return data older than the status "
+                  "says", where(sys._getframe(1)), phys=phys,
                   notes=[f"the relaxed read: {site.describe()}"])
 
     def _barrier(self, kind: str) -> None:
@@ -531,15 +531,12 @@ class Sanitizer:
             site = where()
             if site.file is None and buf.dev is None:
                 return
-            self._held[id(buf)] = _Held("dma", f"DMA buffer {buf.name or ''} "
-                                        f"[{buf.phys:#x}+{buf.size:#x}] ({buf.kind})".replace(
-                                            "buffer  ", "buffer "),
-                                        site, buf.dev if buf.dev is not None else
-                                        (self._owners[-1] if self._owners else None), buf)
+            owner = buf.dev if buf.dev is not None else \
+                (self._owners[-1] if self._owners else None)
+            self._held[id(buf)] = _Held("dma", _bufdesc(buf), site, owner, buf)
         else:
             if buf.dev is not None:
-                self.dependent_action(f"freeing DMA buffer {buf.name or hex(buf.phys)!r}",
-                                      buf.dev)
+                self.dependent_action(f"freeing the {_bufdesc(buf)}", buf.dev)
             self._held.pop(id(buf), None)
 
     def _irq(self, event: str, irq: int, dev_id: Any, name: str) -> None:
@@ -608,6 +605,11 @@ def _variant(area: VmArea) -> str:
             "UC": "ioremap_uc", "WC": "ioremap_wc", "Normal-NC": "ioremap_wc",
             "WT": "ioremap_wt", "WB": "ioremap_cache", "Normal": "ioremap_cache"
             }.get(area.memtype, "ioremap")
+
+
+def _bufdesc(buf: Any) -> str:
+    name = f" {buf.name!r}" if buf.name and buf.name != buf.kind else ""
+    return f"{buf.kind} DMA buffer{name} [{buf.phys:#x}+{buf.size:#x}]"
 
 
 def _restype(parent: Resource) -> str:

@@ -1,0 +1,57 @@
+"""Pitfall: the doorbell rung with ``writel_relaxed`` (rule ``relaxed-doorbell``).
+
+The driver fills a descriptor and the data in coherent DMA memory, then
+rings the doorbell with ``writel_relaxed``.  A relaxed write does not wait
+for earlier stores to normal memory (``writel`` does: it starts with
+``wmb()``), so the device may fetch the descriptor before the CPU's stores
+are visible, and copy nothing, or old data.
+
+    iomem run --check examples/pitfalls/relaxed_doorbell_bad.py
+"""
+
+from __future__ import annotations
+
+import iomem
+from iomem.check import boot
+from iomem.check.lab import (
+    DMA_DESC,
+    DOORBELL,
+    LAB_BASE,
+    LAB_SIZE,
+    ST_DONE,
+    ST_ERROR,
+    STATUS,
+    descriptor,
+)
+from iomem.kernel.dma import dma_alloc_coherent, dma_free_coherent
+
+PAYLOAD = b"hello, device!!!"
+
+
+def main(model: str = "adversarial") -> tuple[iomem.Kernel, bytes]:
+    k = boot("lab", memory_model=model)
+    with k:
+        pdev = k.devices.find_device("a000000.lab")
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        ring, ring_dma = dma_alloc_coherent(pdev, 4096)
+        iomem.writel(ring_dma, base + DMA_DESC)  # once, at init
+        # one transfer: data at +0x100, copied to +0x200
+        ring[0x100:0x110] = PAYLOAD
+        ring[0:16] = descriptor(ring_dma + 0x100, ring_dma + 0x200, len(PAYLOAD))
+        iomem.writel_relaxed(1, base + DOORBELL)
+        while not iomem.readl(base + STATUS) & (ST_DONE | ST_ERROR):
+            iomem.udelay(1)
+        status = iomem.readl(base + STATUS)
+        copied = ring[0x200:0x210]
+        why = " (ERROR: the device read no valid descriptor)" if status & ST_ERROR else ""
+        print(f"STATUS {status:#x}{why}")
+        print(f"copied: {copied!r}")
+        dma_free_coherent(pdev, 4096, ring, ring_dma)
+        iomem.iounmap(base)
+        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+    return k, copied
+
+
+if __name__ == "__main__":
+    main()
