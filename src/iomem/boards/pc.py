@@ -158,10 +158,29 @@ class E1000(QemuPciFunction):
         self.add_rom(b"\x55\xaa\x01", size=256 * 1024, name="e1000.rom")
 
 
+class Virtio9p(QemuPciFunction):
+    """``virtio-9p-pci`` (1af4:1009), as the VM lab adds two for its shares: I/O,
+    MMIO and 64-bit prefetchable BARs (MSI-X and the virtio capabilities are not
+    modelled)."""
+
+    name = "virtio-9p-pci"
+    vendor_id, device_id, class_code = 0x1AF4, 0x1009, 0x000200
+    subsystem_vendor_id, subsystem_id = 0x1AF4, 0x0009
+    interrupt_pin = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_bar(0, 64, BarKind.IO, name="virtio-pci-io", ops=_noregs("io"))
+        self.add_bar(1, 4096, BarKind.MEM32, name="virtio-pci-msix", ops=_noregs("msix"))
+        self.add_bar(4, 16 * 1024, BarKind.MEM64, prefetch=True, name="virtio-pci",
+                     ops=_noregs("virtio"))
+
+
 def _device_registry() -> dict[str, type[PciFunction]]:
     from ..devices.edu import EduDevice
 
-    return {"edu": EduDevice, "pci-bridge": PciBridge, "VGA": StdVga, "e1000": E1000}
+    return {"edu": EduDevice, "pci-bridge": PciBridge, "VGA": StdVga, "e1000": E1000,
+            "virtio-9p-pci": Virtio9p}
 
 
 # -- firmware: SeaBIOS's PCI set-up (src/fw/pciinit.c) -----------------------------------
@@ -466,6 +485,9 @@ def _populate(k: Kernel, host: PciHost, below_4g: int, above_4g: int, hole64: in
     raw = [(0x0, 0x9FBFF, "usable")] + e820[2:]
     for s, e, t in raw:
         k.printk_info(f"BIOS-e820: [mem 0x{s:016x}-0x{e:016x}] {t}")
+    # e820__setup_pci_gap: the largest hole below 4 GiB
+    k.printk_info(f"[mem {below_4g:#010x}-{(1 << 32) - BIOS_SIZE - 1:#010x}] available for "
+                  "PCI devices")
     # probe_roms: the option ROMs SeaBIOS left in the shadow area (vgabios, the
     # e1000's iPXE after it shrank, linuxboot for the -kernel boot), the system ROM
     rom_flags = F.IORESOURCE_MEM | F.IORESOURCE_BUSY | F.IORESOURCE_READONLY
@@ -582,4 +604,4 @@ def _populate(k: Kernel, host: PciHost, below_4g: int, above_4g: int, hole64: in
 
 
 __all__ = ["build_pc", "SeaBios", "QemuPciFunction", "I440fxHost", "Piix3Isa", "Piix3Ide",
-           "Piix4Acpi", "StdVga", "E1000", "KERNEL_IMAGE"]
+           "Piix4Acpi", "StdVga", "E1000", "Virtio9p", "KERNEL_IMAGE"]

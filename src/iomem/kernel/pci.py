@@ -1138,9 +1138,27 @@ def pci_device_add(dev: pci_dev, bus: pci_bus) -> None:
     bus.devices.sort(key=lambda d: d.devfn)
 
 
+def _quirk_io_region(dev: pci_dev, port: int, size: int, nr: int, name: str) -> None:
+    """``quirk_io_region`` (drivers/pci/quirks.c): a fixed I/O block a chipset register
+    names becomes a resource of the function, claimed in its bus window."""
+    region = dev._rd(port, 2) & ~(size - 1) & 0xFFFF
+    if not region:
+        return
+    res = dev.resource[nr]
+    res.name = pci_name(dev)
+    res.flags = F.IORESOURCE_IO
+    res.start, res.end = pcibios_bus_to_resource(dev.bus, region, region + size - 1)
+    if not pci_claim_resource(dev, nr):
+        pci_info(dev, f"quirk: {pR(res)} claimed by {name}")
+
+
 def _fixup_header(dev: pci_dev) -> None:
-    """The header fixups the simulated platforms need: x86's shadowed video ROM
-    (arch/x86/pci/fixup.c pci_fixup_video)."""
+    """The header fixups the simulated platforms need: the PIIX4 ACPI function's
+    power-management and SMBus blocks (quirk_piix4_acpi) and x86's shadowed video
+    ROM (arch/x86/pci/fixup.c pci_fixup_video)."""
+    if (dev.vendor, dev.device) == (0x8086, 0x7113):
+        _quirk_io_region(dev, 0x40, 64, PCI_BRIDGE_RESOURCES, "PIIX4 ACPI")
+        _quirk_io_region(dev, 0x90, 16, PCI_BRIDGE_RESOURCES + 1, "PIIX4 SMB")
     k = dev.kernel
     if not k.arch.is_x86 or dev.class_ >> 8 != PCI_CLASS_DISPLAY_VGA:
         return
