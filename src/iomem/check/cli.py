@@ -14,19 +14,14 @@ with ``--json FILE``.  ``--check`` makes the exit status 1 when there are errors
 from __future__ import annotations
 
 import os
-import runpy
 import sys
-import traceback
 
 import click
 
 from ..cpu import MODES
-from ..kernel import kernel as _kernel
-from ..kernel.io import KernelBuildError, KernelOops, SparseError
-from . import defaults
 from .report import render_json, render_text
 from .rules import table
-from .sanitizer import Sanitizer
+from .runner import run_script
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True,
@@ -60,88 +55,25 @@ def run(check: bool, fail_on: str, board: str, model: str, seed: int | None,
         raise click.UsageError("missing SCRIPT.py (or --rules)")
     if not os.path.isfile(script):
         raise click.BadParameter(f"no such file: {script}", param_hint="SCRIPT")
-    from ..boards import boot
     from ..cli.common import resolve_board
     from . import lab  # noqa: F401 - the pitfall lab board
 
     sanitize = not no_sanitize
-    status = 0
-    stopped = False
-    kernels: list[_kernel.Kernel] = []
-    with defaults(memory_model=model, sanitize=sanitize):
-        _hook_boot(kernels, seed)
-        try:
-            k = boot(resolve_board(board))
-            saved_argv, saved_path = sys.argv, list(sys.path)
-            sys.argv = [script, *args]
-            sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-            try:
-                with k:
-                    runpy.run_path(script, run_name="__main__")
-            except SystemExit as e:
-                status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            except (SparseError, KernelOops, KernelBuildError) as e:
-                status, stopped = 1, True
-                _stopped(e, kernels)
-            except Exception as e:  # noqa: BLE001 - the script's own bug: show it as Python would
-                status, stopped = 1, True
-                traceback.print_exc()
-                _stopped(e, kernels, quiet=True)
-            finally:
-                sys.argv, sys.path[:] = saved_argv, saved_path
-        finally:
-            _unhook_boot()
-    sys.stdout.flush()
-    reports = []
-    for kk in kernels:
-        kk.cpu.settle()
-        if events:
-            for ev in kk.cpu.events:
+    result = run_script(script, args, board=resolve_board(board), memory_model=model,
+                        sanitize=sanitize, seed=seed)
+    if events:
+        for k in result.session.kernels:
+            for ev in k.cpu.events:
                 click.echo(ev.mark_line())
-        if kk.sanitizer is not None:
-            reports += kk.sanitizer.finish(leaks=not stopped)
     if sanitize:
-        click.echo(render_text(reports), err=True)
+        click.echo(render_text(result.reports), err=True)
     if json_out is not None:
-        json_out.write(render_json(reports) + "\n")
+        json_out.write(render_json(result.reports) + "\n")
         json_out.flush()
-    if check:
-        worst = [r for r in reports if r.is_error or fail_on == "warning"]
-        if worst:
-            status = status or 1
+    status = result.status
+    if check and any(r.is_error or fail_on == "warning" for r in result.reports):
+        status = status or 1
     sys.exit(status)
-
-
-def _stopped(exc: BaseException, kernels: list[_kernel.Kernel], quiet: bool = False) -> None:
-    """The script stopped on an exception: say why, and let the sanitizer explain."""
-    if not quiet:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        click.echo(f"iomem run: the script stopped: {type(exc).__name__}: {first}", err=True)
-    for k in reversed(kernels):
-        san: Sanitizer | None = k.sanitizer
-        if san is not None:
-            san.report_exception(exc)
-            break
-
-
-def _hook_boot(kernels: list[_kernel.Kernel], seed: int | None) -> None:
-    """Collect every kernel booted during the run (the board's and the script's)."""
-    def collect(k: _kernel.Kernel) -> None:
-        if seed is not None:
-            k.cpu.reseed(seed)
-        kernels.append(k)
-    _HOOK[:] = [collect]
-    _kernel.BOOT_HOOKS.append(collect)
-
-
-def _unhook_boot() -> None:
-    for hook in _HOOK:
-        if hook in _kernel.BOOT_HOOKS:
-            _kernel.BOOT_HOOKS.remove(hook)
-    _HOOK.clear()
-
-
-_HOOK: list = []
 
 
 __all__ = ["run"]
