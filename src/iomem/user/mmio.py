@@ -86,6 +86,12 @@ class _PairView:
         self._write(i << self._shift, self._size, value)
 
 
+#: Called with each new mapping's shared state (views built, nothing accessed yet):
+#: a tracer swaps the views for recording ones here, so the choice is made once per
+#: mapping and never tested on an access.
+MAP_HOOKS: list[Callable[[Any], None]] = []
+
+
 class _Shared:
     """The mapping and its cached views, shared by an accessor object and its sub-windows.
 
@@ -97,6 +103,8 @@ class _Shared:
         self.window = window
         self.users = 0
         self.views: list[Any] = [None] * 32
+        #: called once when the mapping is released (a tracer's UNMAP)
+        self.unmap_hooks: list[Callable[[], None]] = []
         self._base: memoryview | None = None
         self._casts: list[memoryview] = []
         w = window
@@ -124,6 +132,8 @@ class _Shared:
             for size in _FMT:
                 self.views[size] = _PairView(w.read, wr, size, why)
                 self.views[size + _RELAXED] = _PairView(rd_r, wr_r, size, why)
+        for hook in MAP_HOOKS:
+            hook(self)
 
     def fresh_buffer(self) -> memoryview:
         """A new byte view of the whole buffer, for exports that may outlive close()."""
@@ -135,6 +145,8 @@ class _Shared:
         return mv if self.window.writable else mv.toreadonly()
 
     def release(self) -> None:
+        for fn in self.unmap_hooks:
+            fn()
         for v in self._casts:
             v.release()
         if self._base is not None:
