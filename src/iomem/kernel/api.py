@@ -91,7 +91,7 @@ def ndelay(ns: int) -> None:
 
 
 def mdelay(ms: int) -> None:
-    current_kernel().msleep(ms)
+    current_kernel().mdelay(ms)
 
 
 def msleep(ms: int) -> None:

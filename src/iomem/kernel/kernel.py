@@ -106,7 +106,7 @@ class Kernel:
         # callables, so a kernel with none of them pays one empty loop per event
         #: called with the barrier's name (``mb``, ``wmb``, ``dma_rmb``, ...)
         self.barrier_hooks: list = []
-        #: called with the nanoseconds of a udelay/ndelay/msleep, before time passes
+        #: called as (ns, kind) for a udelay/ndelay/mdelay/msleep, before time passes
         self.delay_hooks: list = []
         #: called with each entry appended to :attr:`reports`
         self.report_hooks: list = []
@@ -587,19 +587,23 @@ class Kernel:
 
     # -- time ----------------------------------------------------------------------------
 
-    def _delay(self, ns: int) -> None:
+    def _delay(self, ns: int, kind: str) -> None:
         for hook in self.delay_hooks:
-            hook(ns)
+            hook(ns, kind)
         self.machine.clock.advance(ns)
 
     def udelay(self, us: int) -> None:
-        self._delay(int(us * 1000))
+        self._delay(int(us * 1000), "udelay")
 
     def ndelay(self, ns: int) -> None:
-        self._delay(int(ns))
+        self._delay(int(ns), "ndelay")
+
+    def mdelay(self, ms: int) -> None:
+        """A busy-wait of ``ms`` milliseconds (a delay loop, where msleep sleeps)."""
+        self._delay(int(ms * 1_000_000), "mdelay")
 
     def msleep(self, ms: int) -> None:
-        self._delay(int(ms * 1_000_000))
+        self._delay(int(ms * 1_000_000), "msleep")
 
     # -- views -----------------------------------------------------------------------------
 
