@@ -20,6 +20,10 @@ from typing import Any
 from .rules import ERROR, rule
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+#: iomem's own drivers are drivers: their lines are what reports point at
+_DRIVERS = os.path.join(_PKG, "drivers") + os.sep
+#: code a board runs while it boots is the platform's, not a driver's
+_BOARDS = os.path.join(_PKG, "boards") + os.sep
 _RUNTIME = tuple({os.path.abspath(p) + os.sep for p in
                   (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
                    sysconfig.get_paths()["platlib"]) if p})
@@ -29,6 +33,8 @@ def _is_user(path: str) -> bool:
     if path.startswith("<"):
         return False
     path = os.path.abspath(path)
+    if path.startswith(_DRIVERS):
+        return True
     return not path.startswith(_PKG) and not path.startswith(_RUNTIME)
 
 
@@ -63,11 +69,15 @@ def _short(path: str) -> str:
 
 
 def user_frame(frame: FrameType | None = None) -> FrameType | None:
-    """The innermost frame of the driver (or script) calling into iomem."""
+    """The innermost frame of the driver (or script) calling into iomem; None for code
+    iomem runs itself (a board populating its kernel at boot)."""
     f = frame if frame is not None else sys._getframe(1)
     while f is not None:
-        if _is_user(f.f_code.co_filename):
+        path = f.f_code.co_filename
+        if _is_user(path):
             return f
+        if os.path.abspath(path).startswith(_BOARDS):
+            return None
         f = f.f_back
     return None
 

@@ -428,15 +428,15 @@ class Sanitizer:
         if kind == "dma_wmb" and self._unordered is not None:
             self._saw_dma_wmb = True
 
-    def _delay(self, ns: int) -> None:
-        if not self._posted:
-            return
+    def _delay(self, ns: int, kind: str) -> None:
+        if not self._posted or kind == "msleep":  # a sleeping wait re-checks; a delay loop
+            return                                # trusts the clock
         pending = list(self._posted.values())
         self._posted.clear()
         area, off, value, reg, _owner = pending[0]
         more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
         self.emit("posted-write-delay",
-                  f"a {ns} ns delay starts while the write of {value:#x} to "
+                  f"{kind}() of {_human(ns)} starts while the write of {value:#x} to "
                   f"{reg or hex(area.phys_addr + off)}{more} may still be on its way: the "
                   "device has not waited as long as the driver thinks",
                   where(sys._getframe(2)), phys=area.phys_addr + off, register=reg)
@@ -605,6 +605,13 @@ def _variant(area: VmArea) -> str:
             "UC": "ioremap_uc", "WC": "ioremap_wc", "Normal-NC": "ioremap_wc",
             "WT": "ioremap_wt", "WB": "ioremap_cache", "Normal": "ioremap_cache"
             }.get(area.memtype, "ioremap")
+
+
+def _human(ns: int) -> str:
+    for unit, scale in (("ms", 1_000_000), ("us", 1000)):
+        if ns >= scale and ns % scale == 0:
+            return f"{ns // scale} {unit}"
+    return f"{ns} ns"
 
 
 def _bufdesc(buf: Any) -> str:
