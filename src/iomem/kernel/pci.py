@@ -156,12 +156,13 @@ def pcibios_err_to_errno(err: int) -> int:
 
 @dataclass
 class pci_device_id:  # noqa: N801 - the kernel's name
-    """``struct pci_device_id``: what a driver matches (``PCI_ANY_ID`` matches anything)."""
+    """``struct pci_device_id``: what a driver matches (``PCI_ANY_ID`` matches anything).
+    As in C, ``pci_device_id()`` is all zeroes: the table's terminator."""
 
     vendor: int = 0
     device: int = 0
-    subvendor: int = PCI_ANY_ID
-    subdevice: int = PCI_ANY_ID
+    subvendor: int = 0
+    subdevice: int = 0
     class_: int = 0
     class_mask: int = 0
     driver_data: Any = 0
@@ -211,7 +212,7 @@ def pci_match_id(ids: list[pci_device_id] | None, dev: pci_dev) -> pci_device_id
     return None
 
 
-pci_device_id_any = pci_device_id(PCI_ANY_ID, PCI_ANY_ID)
+pci_device_id_any = pci_device_id(PCI_ANY_ID, PCI_ANY_ID, PCI_ANY_ID, PCI_ANY_ID)
 
 
 # -- config access (drivers/pci/access.c, arch/x86/pci/direct.c, drivers/pci/ecam.c) ------
