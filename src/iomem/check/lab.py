@@ -42,7 +42,7 @@ from ..kernel.kernel import Kernel
 from ..kernel.platform import platform_device, platform_device_register
 from ..kernel.resource import Resource
 from ..machine import Machine
-from ..phys import ABORT, BIG, LITTLE, AccessRules, Region
+from ..phys import ABORT, BIG, LITTLE, AccessRules, BusError, Region
 from ..regs import Field, Register, RegisterFile, RegisterMap
 
 LAB_RAM = 0x40000000
@@ -168,21 +168,28 @@ class LabDevice(MmioDevice):
 
     def _doorbell(self, _value: int) -> None:
         m = self.machine
-        desc = dma_read(m, self.regs["DMA_DESC"], DESC_SIZE)
-        src, dst, n, magic = (int.from_bytes(desc[i:i + 4], "little") for i in range(0, 16, 4))
         self.regs["IRQ_STATUS"] = self.regs["IRQ_STATUS"] & ~(IRQ_DONE | IRQ_ERROR)
-        if magic != DESC_MAGIC or n > 0x10000:
+        try:
+            desc = dma_read(m, self.regs["DMA_DESC"], DESC_SIZE)
+            src, dst, n, magic = (int.from_bytes(desc[i:i + 4], "little")
+                                  for i in range(0, 16, 4))
+            data = dma_read(m, src, n) if magic == DESC_MAGIC and n <= 0x10000 else None
+        except BusError:  # a master abort: the device reports it, the CPU is not involved
+            data = None
+        if data is None:
             self.error = True
             self.regs["DMA_RESULT"] = 0
             self._complete(IRQ_ERROR)
             return
         self.error = False
-        data = dma_read(m, src, n)
         self.regs["DMA_RESULT"] = zlib.crc32(data)
         self.busy = True
 
         def land() -> None:
-            dma_write(m, dst, data)
+            try:
+                dma_write(m, dst, data)
+            except BusError:
+                self.error = True
             self.busy = False
             self._complete(IRQ_DONE)
         m.clock.after(self.dma_ns, land)

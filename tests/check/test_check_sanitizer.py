@@ -1,0 +1,266 @@
+"""The sanitizer as a library: off by default, switches per kernel and per mapping,
+reports (text, JSON, attribution, repeats), kernel hooks it listens on, and a real driver
+(edu on the pc board) that runs clean under every memory model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import iomem
+import iomem.check
+from iomem.check import RULES, render_json, render_text, sanitize_mapping, table
+from iomem.check.lab import (
+    CMD,
+    CTRL,
+    CTRL_RESET,
+    DMA_DESC,
+    DOORBELL,
+    LAB_BASE,
+    LAB_SIZE,
+    STATUS,
+    descriptor,
+)
+from iomem.check.runner import Session
+from iomem.kernel import kernel as K
+from iomem.kernel.dma import dma_alloc_coherent, dma_free_coherent
+
+
+def _lab(**kw) -> iomem.Kernel:
+    return iomem.check.boot("lab", **kw)
+
+
+def test_off_by_default_in_library_use() -> None:
+    k = iomem.boot("virt")
+    assert k.sanitizer is None and not k.sanitize and k.memory_model == "strict"
+    assert k.io_paths.layers == []
+    assert K.BOOT_DEFAULTS == {"memory_model": "strict", "sanitize": False}
+
+
+def test_boot_with_both_knobs_and_defaults_restore() -> None:
+    k = _lab(memory_model="adversarial", sanitize=True)
+    assert k.sanitize and k.memory_model == "adversarial"
+    assert K.BOOT_DEFAULTS["sanitize"] is False
+    with iomem.check.defaults(sanitize=True):
+        assert iomem.boot("virt").sanitize
+    assert not iomem.boot("virt").sanitize
+    with pytest.raises(ValueError, match="unknown memory model"):
+        iomem.check.configure(memory_model="sloppy")
+
+
+def test_turning_it_on_adopts_existing_mappings_without_judging_them() -> None:
+    k = _lab()
+    with k:
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)  # unclaimed, but before the sanitizer
+        k.sanitize = True
+        iomem.readl(base + CMD)  # checked now: a write-only register
+        assert [r.rule for r in k.sanitizer.reports] == ["read-write-only"]
+        k.sanitize = False
+        assert k.io_paths.layers == [] and "_direct" in base.area.read.__qualname__
+
+
+def test_one_mapping_can_be_left_alone() -> None:
+    k = _lab(sanitize=True)
+    with k:
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        sanitize_mapping(base, False)
+        iomem.writel(0, base + STATUS)
+        assert k.sanitizer.reports == []
+        sanitize_mapping(base, True)
+        iomem.writel(0, base + STATUS)
+        assert [r.rule for r in k.sanitizer.reports] == ["write-read-only"]
+    with pytest.raises(RuntimeError, match="sanitizer is off"):
+        sanitize_mapping(_lab().ioremap(LAB_BASE, 4))
+
+
+def test_quiet_blocks_are_neither_judged_nor_tracked() -> None:
+    k = _lab(sanitize=True)
+    with k, k.sanitizer.quiet():
+        iomem.ioremap(LAB_BASE, LAB_SIZE)
+    assert k.sanitizer.finish() == []
+
+
+def test_a_report_names_the_line_and_repeats_are_counted() -> None:
+    k = _lab(sanitize=True)
+    with k:
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        for _ in range(3):
+            iomem.writel(0, base + STATUS); line = _line()  # noqa: E702
+    (rep,) = k.sanitizer.reports
+    assert rep.site.file == __file__ and rep.site.line == line
+    assert rep.site.function == "test_a_report_names_the_line_and_repeats_are_counted"
+    assert rep.count == 3 and rep.register == "STATUS" and rep.phys == LAB_BASE + STATUS
+    text = rep.text()
+    assert text.startswith(f"tests/check/test_check_sanitizer.py:{line}: error: "
+                           "[write-read-only] write to STATUS") or \
+        text.split(": error: ")[0].endswith(f"test_check_sanitizer.py:{line}")
+    assert "(seen 3 times here)" in text and "    fix: " in text and "    rule: " in text
+
+
+def _line() -> int:
+    import sys
+
+    return sys._getframe(1).f_lineno
+
+
+def test_reports_as_json() -> None:
+    k = _lab(sanitize=True)
+    with k:
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        iomem.writel(0, base + STATUS)
+        iomem.iounmap(base)
+    data = json.loads(render_json(k.sanitizer.finish()))
+    assert data["errors"] == 1 and data["warnings"] == 1
+    by_rule = {r["rule"]: r for r in data["reports"]}
+    rep = by_rule["write-read-only"]
+    assert set(rep) >= {"rule", "severity", "message", "site", "phys", "vaddr", "register",
+                        "notes", "count", "title", "doc", "fix"}
+    assert rep["site"]["file"] == __file__ and rep["register"] == "STATUS"
+    assert rep["severity"] == "error" and by_rule["ioremap-unclaimed"]["severity"] == "warning"
+    assert render_text([]) == "iomem sanitizer: no problems found"
+    assert render_text(k.sanitizer.reports).endswith("iomem sanitizer: 1 error, 1 warning")
+
+
+def test_every_rule_has_a_severity_a_document_and_a_fix() -> None:
+    for r in RULES.values():
+        assert r.severity in ("error", "warning") and r.doc and r.fix and r.title
+    assert len(table().splitlines()) == len(RULES)
+    with pytest.raises(KeyError, match="no sanitizer rule"):
+        iomem.check.rule("nope")
+
+
+def test_the_relaxed_doorbell_report_says_dma_wmb_is_not_enough() -> None:
+    k = _lab(sanitize=True)
+    with k:
+        pdev = k.devices.find_device("a000000.lab")
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        ring, ring_dma = dma_alloc_coherent(pdev, 4096)
+        iomem.writel(ring_dma, base + DMA_DESC)
+        ring[0:16] = descriptor(ring_dma, ring_dma, 0)
+        iomem.dma_wmb()
+        iomem.writel_relaxed(1, base + DOORBELL)
+        dma_free_coherent(pdev, 4096, ring, ring_dma)
+        iomem.iounmap(base)
+        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+    (rep,) = k.sanitizer.finish()
+    assert rep.rule == "relaxed-doorbell" and rep.register == "DOORBELL"
+    assert any("dma_wmb()" in n for n in rep.notes)
+
+
+def test_freeing_dma_memory_behind_a_posted_write_is_a_dependent_action() -> None:
+    def probe(pdev):
+        base = iomem.devm_platform_ioremap_resource(pdev, 0)
+        ring, handle = dma_alloc_coherent(pdev, 4096)
+        iomem.writel(CTRL_RESET, base + CTRL)  # stop the engine: posted
+        dma_free_coherent(pdev, 4096, ring, handle)  # ...and the device may still be at it
+        return 0
+
+    k = _lab(sanitize=True)
+    with k:
+        drv = iomem.platform_driver("lab", probe=probe,
+                                    of_match_table=[iomem.OfDeviceId("iomem,pitfall-lab")])
+        iomem.platform_driver_register(drv)
+        iomem.platform_driver_unregister(drv)
+    (rep,) = k.sanitizer.finish()
+    assert rep.rule == "posted-write-delay" and "freeing the coherent DMA buffer" in rep.message
+
+
+def test_a_sleeping_wait_is_not_a_delay_loop() -> None:
+    k = _lab(sanitize=True)
+    with k:
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        iomem.writel(0, base + CTRL)
+        iomem.msleep(1)
+        iomem.writel(0, base + CTRL)
+        iomem.mdelay(1)
+        iomem.iounmap(base)
+        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+    (rep,) = k.sanitizer.finish()
+    assert rep.rule == "posted-write-delay" and rep.message.startswith("mdelay() of 1 ms")
+
+
+def test_a_leak_on_a_failed_probe() -> None:
+    def probe(pdev):
+        iomem.ioremap(LAB_BASE, LAB_SIZE)
+        return -iomem.ENODEV  # the error path forgets the mapping
+
+    k = _lab(sanitize=True)
+    with k:
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        drv = iomem.platform_driver("lab", probe=probe,
+                                    of_match_table=[iomem.OfDeviceId("iomem,pitfall-lab")])
+        iomem.platform_driver_register(drv)
+        leaks = [r for r in k.sanitizer.reports if r.rule == "leak-mapping"]
+        assert len(leaks) == 1 and "lab's probe of a000000.lab failed" in leaks[0].message
+        iomem.platform_driver_unregister(drv)
+        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+
+
+def test_hooks_follow_a_memory_model_change() -> None:
+    k = _lab(sanitize=True)
+    k.memory_model = "adversarial"
+    assert k.sanitizer._cpu_store in k.cpu.store_hooks
+
+
+@pytest.mark.parametrize("model", ["strict", "realistic", "adversarial"])
+def test_the_edu_driver_runs_clean_under_every_model(model: str) -> None:
+    from iomem.drivers import edu as E
+    from iomem.kernel.pci import pci_core
+
+    with Session(model) as s:
+        k = iomem.boot("pc")
+        with k:
+            drv = E.edu_init()
+            edu = E.edu_get(pci_core(k).find("0000:00:04.0"))
+            got = (E.edu_factorial(edu, 5), E.edu_factorial_irq(edu, 6),
+                   E.edu_dma_to_device(edu, b"abc"), E.edu_dma_from_device(edu, 3),
+                   E.edu_liveness(edu, 0x1234))
+            E.edu_exit(drv)
+    assert s.finish() == []
+    assert got == (120, 720, 0, b"abc", 0xFFFFEDCB)
+
+
+def test_the_fixture_fails_a_test_on_errors(tmp_path) -> None:
+    (tmp_path / "conftest.py").write_text("pytest_plugins = ['iomem.check.pytest_plugin']\n")
+    (tmp_path / "test_it.py").write_text(textwrap.dedent("""
+        import pytest
+        import iomem, iomem.check
+        from iomem.check.lab import LAB_BASE, LAB_SIZE, STATUS
+
+        def _bad():
+            k = iomem.check.boot("lab")
+            with k:
+                iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+                base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+                iomem.writel(0, base + STATUS)
+                iomem.iounmap(base)
+                iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+
+        def test_bad(mmio_check):
+            _bad()
+
+        def test_bad_expected(mmio_check):
+            mmio_check.expect("write-read-only")
+            _bad()
+
+        def test_missing(mmio_check):
+            mmio_check.expect("relaxed-doorbell")
+
+        @pytest.mark.memory_model("adversarial")
+        def test_model(mmio_check):
+            assert iomem.check.boot("lab").memory_model == "adversarial"
+    """))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-rE", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
+    out = proc.stdout
+    assert "4 passed, 2 errors" in out, out
+    assert "ERROR test_it.py::test_bad - Failed: the MMIO sanitizer found errors" in out
+    assert "expected sanitizer reports did not come: relaxed-doorbell" in out
