@@ -131,9 +131,13 @@ class IrqCore:
         #: a board without an interrupt-controller description gets one desc per line
         self.auto_map = True
         self.auto_chip = "GIC" if not kernel.arch.is_x86 else "IO-APIC"
-        #: first Linux irq number handed to MSI (x86: after the IOAPIC's 24 inputs)
-        self.first_dynamic = 24 if kernel.arch.is_x86 else 64
-        #: x86 vectors handed out to MSI so far (the vector is the MSI data's low byte)
+        #: first Linux irq number handed to MSI (x86: after the IOAPIC's 24 inputs; arm64:
+        #: above the GIC's interrupt IDs, which boards without an irq domain use as is)
+        self.first_dynamic = 24 if kernel.arch.is_x86 else 1020
+        #: what an MSI message's data carries and the machine line it pulses: x86 CPU
+        #: vectors (0x30-0x3f are the ISA irqs'), or the SPIs of QEMU virt's GICv2m frame
+        self.msi_vectors = ([v for v in range(0x21, 0xEC) if not 0x30 <= v <= 0x3F]
+                            if kernel.arch.is_x86 else list(range(80, 144)))
         self._vectors: set[int] = set()
 
     # -- descriptors ----------------------------------------------------------------
@@ -189,12 +193,11 @@ class IrqCore:
     def _alloc_vector(self) -> int:
         # x86: external vectors start at 0x20 (IRQ_MOVE_CLEANUP_VECTOR); the ISA irqs
         # sit at 0x30-0x3f (ISA_IRQ_VECTOR); system vectors from 0xec up
-        for v in range(0x21, 0xEC):
-            if v in self._vectors or 0x30 <= v <= 0x3F:
-                continue
-            self._vectors.add(v)
-            return v
-        raise RuntimeError("no free interrupt vector")
+        for v in self.msi_vectors:
+            if v not in self._vectors:
+                self._vectors.add(v)
+                return v
+        raise RuntimeError("no free MSI vector")
 
     def free_msi_irq(self, irq: int) -> None:
         desc = self.descs.pop(irq, None)
