@@ -45,3 +45,9 @@ def test_iomem_on_the_pc_board() -> None:
     r = _run("iomem", "--board", "pc")
     assert "40000000-febfffff : PCI Bus 0000:00\n  fd000000-fdffffff : 0000:00:02.0\n" \
            "  fea00000-feafffff : 0000:00:04.0\n" in r.output
+
+
+def test_interrupts_with_the_edu_driver() -> None:
+    r = _run("interrupts", "--driver", "edu")
+    assert r.output.splitlines() == ["           CPU0       ",
+                                     " 24:          0   PCI-MSI 65536-edge      edu"]

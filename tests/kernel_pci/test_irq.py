@@ -201,3 +201,15 @@ def test_proc_interrupts_format(k: Kernel) -> None:
     text = proc_interrupts(k)
     assert text.splitlines()[0] == "           CPU0       "
     assert " 11:          1   IO-APIC  11-fasteoi   uio_pci_generic" in text.splitlines()
+
+
+def test_platform_irqs_on_a_board_without_an_interrupt_controller_description() -> None:
+    """virt hands platform_get_irq's number straight to request_irq: one descriptor per
+    machine line, made on first use."""
+    from iomem.boards import boot
+
+    k = boot("virt")
+    with k:
+        assert request_irq(33, lambda irq, d: IRQ_HANDLED, 0, "uart-pl011", None) == 0
+        desc = irq_core(k).descs[33]
+        assert (desc.chip, desc.hwirq, desc.line) == ("GIC", 33, k.machine.irq(33))

@@ -1,5 +1,6 @@
-"""``iomem lspci`` and ``iomem pci-sysfs``: the PCI functions of a simulated board as
-pciutils' lspci and the kernel's PCI sysfs files show them."""
+"""``iomem lspci``, ``iomem pci-sysfs`` and ``iomem interrupts``: the PCI functions of a
+simulated board as pciutils' lspci and the kernel's sysfs files show them, and its
+/proc/interrupts."""
 
 from __future__ import annotations
 
@@ -89,4 +90,16 @@ def pci_sysfs_cmd(board: str, drivers: tuple[str, ...], device: str, attribute: 
         click.echo(value, nl=False)
 
 
-COMMANDS = [lspci_cmd, pci_sysfs_cmd]
+@click.command("interrupts")
+@board_option(default="pc")
+@click.option("--driver", "drivers", multiple=True, metavar="NAME",
+              help="load a driver after boot (edu)")
+@user_errors
+def interrupts_cmd(board: str, drivers: tuple[str, ...]) -> None:
+    """Print /proc/interrupts (the irqs with a handler) of a simulated board."""
+    from ..kernel.irq import proc_interrupts
+
+    click.echo(proc_interrupts(_boot(board, drivers)), nl=False)
+
+
+COMMANDS = [lspci_cmd, pci_sysfs_cmd, interrupts_cmd]

@@ -12,7 +12,8 @@ _SUBCOMMANDS: list[str] = ["iomem.of.cli:dt", "iomem.vm.cli:vm",
                            "iomem.user.cli:dump_cmd", "iomem.user.cli:set_cmd",
                            "iomem.user.cli:clear_cmd", "iomem.user.cli:poll_cmd",
                            "iomem.check.cli:run",
-                           "iomem.cli.lspci:lspci_cmd", "iomem.cli.lspci:pci_sysfs_cmd"]
+                           "iomem.cli.lspci:lspci_cmd", "iomem.cli.lspci:pci_sysfs_cmd",
+                           "iomem.cli.lspci:interrupts_cmd"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
