@@ -493,11 +493,12 @@ def _populate(k: Kernel, host: PciHost, below_4g: int, above_4g: int, hole64: in
     rom_flags = F.IORESOURCE_MEM | F.IORESOURCE_BUSY | F.IORESOURCE_READONLY
     fns = list(host.functions())
     pos = 0xC0000
-    for present, size, name in ((any(isinstance(f, StdVga) for f in fns), 0x9C00, "Video ROM"),
-                                (any(isinstance(f, E1000) for f in fns), 0xE00, "Adapter ROM"),
-                                (True, 0x600, "Adapter ROM")):
+    for present, size in ((any(isinstance(f, StdVga) for f in fns), 0x9C00),
+                          (any(isinstance(f, E1000) for f in fns), 0xE00), (True, 0x600)):
         if not present:
             continue
+        # probe_roms calls whatever ROM sits at 0xc0000 the video ROM
+        name = "Video ROM" if pos == 0xC0000 else "Adapter ROM"
         k.request_resource(k.iomem_resource, Resource(pos, pos + size - 1, name, rom_flags))
         pos = (pos + size + 0x7FF) & ~0x7FF
     k.request_resource(k.iomem_resource, Resource(0xF0000, 0xFFFFF, "System ROM", rom_flags))
@@ -538,6 +539,7 @@ def _populate(k: Kernel, host: PciHost, below_4g: int, above_4g: int, hole64: in
     k.printk_info("PCI: Using E820 reservations for host bridge windows")
     k.printk_info("ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-ff])")
     core = pci_core(k)
+    core.min_mem = below_4g  # PCIBIOS_MIN_MEM: pci_mem_start, the start of the e820 gap
     for slot in range(3, 32):
         core.slots[(0, 0, slot)] = str(slot)
         k.printk_info(f"acpiphp: Slot [{slot}] registered")
