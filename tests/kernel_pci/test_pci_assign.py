@@ -79,8 +79,8 @@ def test_a_bar_without_room_is_reported_and_cannot_be_enabled() -> None:
     assert d.resource[0].flags & F.IORESOURCE_UNSET
     with rig.k:
         assert pci_enable_device(d) == -EINVAL
-    assert "pci 0000:00:01.0: can't enable device: BAR 0 [mem size 0x40000000] not " \
-           "assigned" in _log(rig.k)
+    assert "pci 0000:00:01.0: BAR 0 [mem size 0x40000000]: not assigned; can't enable " \
+           "device" in _log(rig.k)
 
 
 def test_enabling_a_device_turns_its_decode_on_with_the_kernels_message() -> None:

@@ -2039,10 +2039,12 @@ def pci_enable_resources(dev: pci_dev, mask: int) -> int:
         if i == PCI_ROM_RESOURCE and not r.flags & IORESOURCE_ROM_ENABLE:
             continue
         if r.flags & F.IORESOURCE_UNSET:
-            pci_err(dev, f"can't enable device: BAR {i} {pR(r)} not assigned")
+            pci_err(dev, f"{pci_resource_name(dev, i)} {pR(r)}: not assigned; can't enable "
+                         "device")
             return -EINVAL
         if r.parent is None:
-            pci_err(dev, f"can't enable device: BAR {i} {pR(r)} not claimed")
+            pci_err(dev, f"{pci_resource_name(dev, i)} {pR(r)}: not claimed; can't enable "
+                         "device")
             return -EINVAL
         if r.flags & F.IORESOURCE_IO:
             cmd |= R.PCI_COMMAND_IO
