@@ -91,6 +91,19 @@ VARIANTS: dict[str, Callable[[Kernel], None]] = {
 }
 
 
+def _setup(model: str, sanitize: bool) -> Callable[[Kernel], None]:
+    def apply(k: Kernel) -> None:
+        k.memory_model = model
+        k.sanitize = sanitize
+    return apply
+
+
+# the CPU memory models and the MMIO sanitizer (iomem.cpu, iomem.check), alone and together
+for _model in ("strict", "realistic", "adversarial"):
+    VARIANTS[_model] = _setup(_model, False)
+    VARIANTS[f"sanitizer+{_model}"] = _setup(_model, True)
+
+
 @functools.cache
 def bench_board(variant: str = "plain") -> BenchBoard:
     """Boot the bench board, apply ``variant``, map its SRAM and its register file."""

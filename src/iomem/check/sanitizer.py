@@ -269,30 +269,31 @@ class Sanitizer:
         key = info.key
         posted = info.posted
         endian = info.endian
+        owner = info.owner
+        pending = self._posted  # cleared in place, never replaced
 
         def rd(off: int, size: int) -> int:
             f = reads.get(off * 16 + size)
             if f is None:
                 f = reads[off * 16 + size] = s._analyse(info, area, off, size, False)
-            if f:
-                s._findings(f, area, off)
+            if f[0]:
+                s._findings(f[0], area, off)
             if endian is not None:
                 s._endian(info, area, off, size, False, sys._getframe(1))
-            if s._posted and key in s._posted:
-                del s._posted[key]
+            if pending and key in pending:
+                del pending[key]
             if ordered:
                 s._relaxed_read = None
             elif s._relaxed_read is None and s.k.cpu.dma_buffers:
-                s._relaxed_read = (where(sys._getframe(1)), area.phys_addr + off,
-                                   s._register(info, area, off))
+                s._relaxed_read = (where(sys._getframe(1)), area.phys_addr + off, f[1])
             return read(off, size)
 
         def wr(off: int, size: int, value: int) -> None:
             f = writes.get(off * 16 + size)
             if f is None:
                 f = writes[off * 16 + size] = s._analyse(info, area, off, size, True)
-            if f:
-                s._findings(f, area, off)
+            if f[0]:
+                s._findings(f[0], area, off)
             if endian is not None:
                 s._endian(info, area, off, size, True, sys._getframe(1))
             if s._unordered is not None:
@@ -301,7 +302,7 @@ class Sanitizer:
                 else:
                     s._doorbell(info, area, off, sys._getframe(1))
             if posted:
-                s._posted[key] = (area, off, value, s._register(info, area, off), info.owner)
+                pending[key] = (area, off, value, f[1], owner)
             write(off, size, value)
         return rd, wr
 
@@ -316,11 +317,12 @@ class Sanitizer:
 
     def _analyse(self, info: _Area, area: VmArea, off: int, size: int, is_write: bool
                  ) -> tuple:
-        """What is wrong with every ``size``-byte read/write at ``off`` (cached per area)."""
+        """(what is wrong with every ``size``-byte read/write at ``off``, the register's
+        name): computed once per area, offset, size and direction."""
         pa = area.phys_addr + off
         fr = self.k.machine.memory.lookup(pa)
         if fr is None or fr.region.ops is None:
-            return _OK
+            return _OK, None
         region = fr.region
         roff = pa - fr.start + fr.offset
         rules = region.ops.rules
@@ -352,7 +354,7 @@ class Sanitizer:
             if not is_write and not reg.read_mask:
                 found.append(("read-write-only", f"read of {place}, a write-only register: "
                               "the value read is not what was written", name))
-        return tuple(found)
+        return tuple(found), name
 
     def _findings(self, found: tuple, area: VmArea, off: int) -> None:
         site = where(sys._getframe(2))

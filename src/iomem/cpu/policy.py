@@ -3,7 +3,7 @@
 ``strict`` puts nothing between an accessor and the bus: every access
 reaches the device at once, in program order (the fastest model, and the
 default for library use).  ``realistic`` behaves like a plausible arm64 or
-x86 machine: posted writes land about a microsecond late, write-combined
+x86 machine: posted writes land one to two microseconds late, write-combined
 stores gather in a few line buffers, a cacheable mapping of registers keeps
 lines, and the CPU's store buffer drains normal-memory stores within tens of
 nanoseconds.  ``adversarial`` delays and reorders as far as the kernel's
@@ -29,7 +29,8 @@ class Policy:
     """The knobs a mode sets (virtual nanoseconds, line counts)."""
 
     name: str
-    #: a posted write arrives this long after it is issued (None: at once)
+    #: a posted write arrives one to two of these after it is issued (arrivals fall on a
+    #: grid of this step, so writes issued together drain together); None: at once
     posted_ns: int | None
     #: normal-memory stores become visible this long after they are made
     #: (0: at once; None: only when a barrier or an ordered MMIO write drains them)
