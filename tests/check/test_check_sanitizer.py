@@ -264,3 +264,31 @@ def test_the_fixture_fails_a_test_on_errors(tmp_path) -> None:
     assert "4 passed, 2 errors" in out, out
     assert "ERROR test_it.py::test_bad - Failed: the MMIO sanitizer found errors" in out
     assert "expected sanitizer reports did not come: relaxed-doorbell" in out
+
+
+def test_a_narrow_write_is_wrong_only_where_it_clears_fields() -> None:
+    k = iomem.check.boot("virt", sanitize=True)  # the PL011: 32-bit registers, 16 bits used
+    with k:
+        iomem.request_mem_region(0x09000000, 0x1000, "uart-pl011")
+        base = iomem.ioremap(0x09000000, 0x1000)
+        cr = iomem.readw(base + 0x30)
+        iomem.writew(cr, base + 0x30)  # what Linux's amba-pl011 does: fine
+        assert k.sanitizer.reports == []
+        iomem.writeb(cr & 0xFF, base + 0x30)  # TXE/RXE (bits 8, 9) are written as 0
+        (rep,) = k.sanitizer.reports
+        assert rep.rule == "access-width" and rep.register == "CR"
+        assert "clears the fields it does not carry" in rep.message
+        iomem.iounmap(base)
+        iomem.release_mem_region(0x09000000, 0x1000)
+
+
+def test_a_null_cookie_in_pointer_arithmetic(tmp_path) -> None:
+    from iomem.check.runner import run_script
+
+    script = tmp_path / "null.py"
+    script.write_text("import iomem\n"
+                      "base = iomem.ioremap(0, 0)\n"
+                      "value = iomem.readl(base + 8)\n")
+    res = run_script(str(script))
+    (rep,) = res.reports
+    assert rep.rule == "unchecked-result" and rep.site.line == 3 and res.status == 1

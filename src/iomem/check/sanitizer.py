@@ -192,6 +192,10 @@ class Sanitizer:
                              site, notes=text.splitlines()[1:])
         if isinstance(exc, TypeError) and "'ErrPtr'" in str(exc):
             return self.emit("unchecked-result", f"arithmetic on an ERR_PTR: {exc}", site)
+        if isinstance(exc, TypeError) and "'NoneType'" in str(exc) and \
+                _calls_accessor(site):
+            return self.emit("unchecked-result", f"arithmetic on a NULL cookie (a failed "
+                             f"ioremap?): {exc}", site)
         return None  # an oops follows a report already made, or is the kernel's own
 
     # -- mappings ----------------------------------------------------------------------
@@ -340,11 +344,19 @@ class Sanitizer:
                           f"{size}-byte aligned ({rules.describe()})", name))
         elif reg is not None and (reg.offset != roff or reg.size != size):
             spills = roff + size > reg.offset + reg.size
-            if spills or is_write or reg.side_effect_read:
+            shift = 8 * (roff - reg.offset)
+            carried = ((1 << (8 * size)) - 1) << shift
+            defined = 0
+            for fld in reg.fields:
+                defined |= fld.mask
+            # a narrow write the model does not implement is widened by the bus, and the
+            # bytes it does not carry are written as zeros: a bug where fields live there
+            clobbers = is_write and size not in rules.implemented and defined & ~carried
+            if spills or clobbers or (not is_write and reg.side_effect_read):
                 found.append(("access-width", f"{size * 8}-bit {what} at {place}: {name} is a "
                               f"{reg.width}-bit register at +{reg.offset:#x}"
-                              + (" (the write also changes the bytes it does not carry)"
-                                 if is_write and not spills else ""), name))
+                              + (" (the write also clears the fields it does not carry)"
+                                 if clobbers and not spills else ""), name))
         if reg is not None:
             writable = (reg.store_mask | reg.w1c_mask | reg.w1s_mask | reg.w1t_mask
                         | reg.w0c_mask | reg.w0s_mask | reg.wc_mask | reg.ws_mask)
@@ -607,6 +619,19 @@ def _variant(area: VmArea) -> str:
             "UC": "ioremap_uc", "WC": "ioremap_wc", "Normal-NC": "ioremap_wc",
             "WT": "ioremap_wt", "WB": "ioremap_cache", "Normal": "ioremap_cache"
             }.get(area.memtype, "ioremap")
+
+
+def _calls_accessor(site: Site) -> bool:
+    """Whether the source line at ``site`` calls an MMIO accessor."""
+    import linecache
+    import re
+
+    from ..kernel.io import _generated
+
+    if site.file is None or site.line is None:
+        return False
+    text = linecache.getline(site.file, site.line)
+    return any(name in _generated for name in re.findall(r"(\w+)\s*\(", text))
 
 
 def _human(ns: int) -> str:
