@@ -220,8 +220,13 @@ class DeviceCore:
             return -16
         drv.kernel = self.k
         self.drivers.append(drv)
-        for dev in list(self.devices):
-            if dev.driver is None and dev.bus is drv.bus_type and dev.bus.match(dev, drv):
+        for dev in list(self.devices):  # __driver_attach
+            if dev.driver is not None or dev.bus is not drv.bus_type:
+                continue
+            ret = self.driver_match_device(drv, dev)
+            if ret == -EPROBE_DEFER:
+                self._match_defer(dev)
+            elif ret > 0:
                 self.driver_probe_device(drv, dev)
         return 0
 
@@ -232,13 +237,34 @@ class DeviceCore:
         self.drivers.remove(drv)
 
     def _attach(self, dev: Device) -> None:
-        for drv in list(self.drivers):
+        for drv in list(self.drivers):  # __device_attach_driver
             if dev.driver is not None:
                 return
-            if drv.bus_type is dev.bus and dev.bus.match(dev, drv):
+            if drv.bus_type is not dev.bus:
+                continue
+            ret = self.driver_match_device(drv, dev)
+            if ret == -EPROBE_DEFER:
+                self._match_defer(dev)
+                return
+            if ret < 0:
+                return
+            if ret > 0:
                 ret = self.driver_probe_device(drv, dev)
                 if ret == 0 or ret == -EPROBE_DEFER:
                     return
+
+    @staticmethod
+    def driver_match_device(drv: DeviceDriver, dev: Device) -> int:
+        """The bus's match as an int: >0 match, 0 none, <0 an error (a bus that cannot
+        tell yet, as the AMBA bus before it can read the IDs, says -EPROBE_DEFER)."""
+        ret = dev.bus.match(dev, drv) if dev.bus is not None else 0
+        return int(ret) if not isinstance(ret, bool) else (1 if ret else 0)
+
+    def _match_defer(self, dev: Device) -> None:
+        self.dev_printk(KERN_DEBUG, dev, "Device match requests probe deferral")
+        dev.deferred = True
+        if dev not in self.deferred:
+            self.deferred.append(dev)
 
     # -- probe / remove -----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 from . import ioport as F
 from .device import BusType, Device, DeviceDriver, OfDeviceId, dev_err, of_match_device
 from .devres import devm_ioremap_resource
-from .errno import ENXIO, ErrPtr
+from .errno import ENXIO, EPROBE_DEFER, ErrPtr
 from .io import IoMem
 from .kernel import current_kernel
 from .resource import Resource, insert_resource_conflict, release_resource
@@ -156,10 +156,29 @@ def platform_get_mem_or_io(pdev: platform_device, num: int) -> Resource | None:
 
 
 def platform_irq_count(pdev: platform_device) -> int:
-    return sum(1 for r in pdev.resource if r.flags & F.IORESOURCE_TYPE_BITS == F.IORESOURCE_IRQ)
+    """How many irqs the device has (-EPROBE_DEFER while a controller is missing)."""
+    nr = 0
+    while (ret := platform_get_irq_optional(pdev, nr)) >= 0:
+        nr += 1
+    return ret if ret == -EPROBE_DEFER else nr
+
+
+def _of_node(pdev: platform_device) -> Any:
+    """The device-tree node, if the device came from a tree the kernel booted with."""
+    np = pdev.of_node
+    return np if np is not None and hasattr(np, "match_string") else None
 
 
 def platform_get_irq_optional(pdev: platform_device, num: int) -> int:
+    """A device-tree device maps interrupt ``num`` of its node now (``of_irq_get``);
+    otherwise the ``num``-th IRQ resource; -ENXIO when there is none."""
+    np = _of_node(pdev)
+    if np is not None:
+        from .of import of_irq_get
+
+        ret = of_irq_get(np, num)
+        if ret > 0 or ret == -EPROBE_DEFER:
+            return ret
     r = platform_get_resource(pdev, F.IORESOURCE_IRQ, num)
     if r is None:
         return -ENXIO
@@ -169,12 +188,19 @@ def platform_get_irq_optional(pdev: platform_device, num: int) -> int:
 def platform_get_irq(pdev: platform_device, num: int) -> int:
     """The Linux irq number of the ``num``-th interrupt, or -ENXIO with the kernel's message."""
     ret = platform_get_irq_optional(pdev, num)
-    if ret < 0:
+    if ret < 0 and ret != -EPROBE_DEFER:  # dev_err_probe stays quiet about deferral
         dev_err(pdev, f"IRQ index {num} not found")
     return ret
 
 
 def platform_get_irq_byname(pdev: platform_device, name: str) -> int:
+    np = _of_node(pdev)
+    if np is not None:
+        from .of import of_irq_get_byname
+
+        ret = of_irq_get_byname(np, name)
+        if ret > 0 or ret == -EPROBE_DEFER:
+            return ret
     r = platform_get_resource_byname(pdev, F.IORESOURCE_IRQ, name)
     if r is None:
         dev_err(pdev, f"IRQ {name} not found")
