@@ -110,7 +110,8 @@ def normalise(text: str) -> str:
 
 
 def run_console(cmd: str) -> str:
-    """Run an ``iomem`` command in this process, as the command line would.
+    """Run an ``iomem`` command in this process, from the repository's top directory,
+    as the command line would.
 
     It runs on a thread of its own started straight into click, so a call trace
     the simulated kernel prints holds the command's frames and none of this runner's.
@@ -122,7 +123,7 @@ def run_console(cmd: str) -> str:
     argv = shlex.split(cmd)
     if not argv or argv[0] != "iomem":
         raise ValueError(f"only iomem commands run in console blocks: {cmd!r}")
-    with CliRunner().isolation() as streams:
+    with contextlib.chdir(ROOT), CliRunner().isolation() as streams:
         failed = _on_thread(functools.partial(cli.main, argv[1:], prog_name="iomem"))
         if failed is not None and not isinstance(failed, SystemExit):
             raise failed
@@ -249,5 +250,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))
+
     sys.exit(main(sys.argv[1:]))
