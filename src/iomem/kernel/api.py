@@ -12,6 +12,7 @@ from .io import IoMem
 from .kernel import current_kernel
 from .printk import KERN_DEBUG, KERN_ERR, KERN_INFO, KERN_NOTICE, KERN_WARNING
 from .resource import Resource
+from .vsprintf import kvsprintf
 
 
 def request_mem_region(start: int, n: int, name: str | None) -> Resource | None:
@@ -104,7 +105,7 @@ def printk(text: str, level: int = KERN_INFO) -> None:
 
 def _pr(level: int):
     def fn(fmt: str, *args: object) -> None:
-        current_kernel().printk(level, (fmt % args if args else fmt).rstrip("\n"))
+        current_kernel().printk(level, (kvsprintf(fmt, args)).rstrip("\n"))
     return fn
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errno import ENODEV, ENXIO, EPROBE_DEFER, errname
 from .printk import KERN_DEBUG, KERN_ERR, KERN_INFO, KERN_WARNING
+from .vsprintf import kvsprintf
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -391,7 +392,7 @@ def dev_printk_level(level: int) -> Callable[..., None]:
         from .kernel import current_kernel
 
         k = dev.kernel or current_kernel()
-        text = fmt % args if args else fmt
+        text = kvsprintf(fmt, args)
         k.devices.dev_printk(level, dev, text.rstrip("\n"))
     return fn
 
@@ -405,7 +406,7 @@ dev_dbg = dev_printk_level(KERN_DEBUG)
 
 def dev_err_probe(dev: Device, err: int, fmt: str, *args: object) -> int:
     """Log unless deferring (then only record the reason), and return ``err``."""
-    text = fmt % args if args else fmt
+    text = kvsprintf(fmt, args)
     if err != -EPROBE_DEFER:
         dev_err(dev, f"error -{errname(err)}: {text.rstrip()}")
     return err

@@ -47,7 +47,7 @@ from .errno import (
 )
 from .printk import KERN_DEBUG, KERN_INFO
 from .resource import Resource, request_resource_conflict, resource_size, resource_type
-from .vsprintf import pR
+from .vsprintf import kvsprintf, pR
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -641,7 +641,7 @@ def pci_dev_id(pdev: pci_dev) -> int:
 
 def _pdev_print(level: int) -> Callable[..., None]:
     def fn(pdev: pci_dev, fmt: str, *args: object) -> None:
-        text = fmt % args if args else fmt
+        text = kvsprintf(fmt, args)
         pdev.kernel.devices.dev_printk(level, pdev.dev, text.rstrip("\n"))
     return fn
 

@@ -6,6 +6,7 @@ these, so simulated dmesg lines read exactly as the kernel's.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from . import ioport as F
@@ -66,3 +67,67 @@ def pR(res: Resource, decode: bool = True) -> str:  # noqa: N802 - the format's 
 def pa(addr: int) -> str:
     """``%pa`` for a 64-bit phys_addr_t/resource_size_t: ``0x`` and 16 hex digits."""
     return f"0x{addr & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+# -- printk-style formatting -----------------------------------------------------
+#
+# Driver code written like its C twin passes C format strings to dev_info(),
+# pr_warn() and friends.  Python's % operator understands the plain
+# conversions once the C length modifiers are gone, but not the kernel's %p
+# extensions, so those are handled here.
+
+_SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?"
+                   r"(?P<len>hh|h|ll|l|z|t|j|L)?(?P<conv>[diouxXcsp%])"
+                   r"(?P<ext>(?:(?<=p)(?:R|r|a|e|S|s|B|K|x|h))?)")
+
+
+def _pointer(ext: str, arg: object) -> str:
+    from .errno import ErrPtr, errname
+
+    if ext == "R":
+        return pR(arg)  # type: ignore[arg-type]
+    if ext == "r":
+        return pR(arg, decode=False)  # type: ignore[arg-type]
+    if ext == "a":
+        return pa(int(arg))  # type: ignore[call-overload]
+    if ext == "e":
+        err = arg.err if isinstance(arg, ErrPtr) else int(arg)  # type: ignore[call-overload]
+        return f"-{errname(err)}"
+    if ext in ("S", "s", "B"):
+        return getattr(arg, "__name__", str(arg))
+    vaddr = getattr(arg, "vaddr", arg)
+    if ext == "x" and isinstance(vaddr, int):
+        return f"{vaddr:016x}"
+    return "(____ptrval____)" if arg is not None else "(null)"
+
+
+def kvsprintf(fmt: str, args: tuple) -> str:
+    """Format like the kernel's vsnprintf: C conversions plus %pR, %pr, %pa, %pe, %pS."""
+    if not args:
+        return fmt
+    out: list[str] = []
+    pos = 0
+    it = iter(args)
+    for m in _SPEC.finditer(fmt):
+        out.append(fmt[pos:m.start()])
+        pos = m.end()
+        conv = m.group("conv")
+        if conv == "%":
+            out.append("%")
+            continue
+        spec = "%" + m.group("flags")
+        for part, sep in (("width", ""), ("prec", ".")):
+            v = m.group(part)
+            if v == "*":
+                v = str(next(it))
+            if v is not None:
+                spec += sep + v
+        arg = next(it)
+        if conv == "p":
+            out.append((spec + "s") % _pointer(m.group("ext"), arg))
+        elif conv in "iu":
+            out.append((spec + "d") % arg)
+        else:
+            out.append((spec + conv) % arg)
+    out.append(fmt[pos:])
+    return "".join(out)
