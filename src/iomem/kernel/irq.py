@@ -304,6 +304,14 @@ class IrqCore:
 
     def handle(self, desc: IrqDesc) -> None:
         """An interrupt arrived on ``desc``'s input."""
+        if self.k.irqs_disabled:  # masked on this CPU: taken when local_irq_restore()s
+            if not any(getattr(f, "desc", None) is desc for f in self.k.pending_irq_deliveries):
+                def later(desc: IrqDesc = desc) -> None:
+                    if desc.line is None or desc.line.level or not desc.level:
+                        self.handle(desc)
+                later.desc = desc  # type: ignore[attr-defined]
+                self.k.pending_irq_deliveries.append(later)
+            return
         if desc.in_progress:
             desc.pending = True  # arrives again while its handler runs
             return
@@ -337,6 +345,9 @@ class IrqCore:
         desc.in_progress = True
         desc.count += 1
         ret = IRQ_NONE
+        k = self.k
+        was_irq, was_disabled = k.irq_context, k.irqs_disabled
+        k.irq_context, k.irqs_disabled = True, True  # handlers run with interrupts off
         try:
             with self.k.active():
                 for act in list(desc.actions):
@@ -355,6 +366,7 @@ class IrqCore:
                     ret |= r
         finally:
             desc.in_progress = False
+            k.irq_context, k.irqs_disabled = was_irq, was_disabled
         self._note_interrupt(desc, ret)
         return ret
 

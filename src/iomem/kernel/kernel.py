@@ -100,6 +100,11 @@ class Kernel:
         #: problems the kernel itself noticed (bad iounmap, out-of-bounds access, ...)
         self.reports: list[dict] = []
         self.strict_devmem = self._parse_iomem_param(cmdline)
+        #: this CPU's interrupt mask (local_irq_save) and whether a handler is running
+        self.irqs_disabled = False
+        self.irq_context = False
+        #: deliveries held back while interrupts were masked, replayed on unmask
+        self.pending_irq_deliveries: list = []
         machine.memory.on_bus_error = None
         self._devcore: DeviceCore | None = None
         # hooks for the CPU memory model, the sanitizer and tracers: plain lists of
@@ -412,6 +417,11 @@ class Kernel:
         """An area went away: tell the hooks (tracers, the sanitizer, the CPU model)."""
         for hook in self.iounmap_hooks:
             hook(area)
+
+    def deliver_pending_irqs(self) -> None:
+        """Interrupts were unmasked: run what arrived meanwhile, in arrival order."""
+        while self.pending_irq_deliveries and not self.irqs_disabled:
+            self.pending_irq_deliveries.pop(0)()
 
     def barrier(self, kind: str) -> None:
         """A CPU barrier: the memory model drains what it must, the sanitizer notes it."""
