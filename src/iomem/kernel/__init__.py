@@ -232,6 +232,24 @@ from .resource import (
     resource_size,
     resource_type,
 )
+from .spinlock import (
+    DEFINE_SPINLOCK,
+    KernelDeadlock,
+    in_interrupt,
+    irqs_disabled,
+    local_irq_disable,
+    local_irq_enable,
+    local_irq_restore,
+    local_irq_save,
+    spin_lock,
+    spin_lock_init,
+    spin_lock_irq,
+    spin_lock_irqsave,
+    spin_unlock,
+    spin_unlock_irq,
+    spin_unlock_irqrestore,
+    spinlock_t,
+)
 from .vsprintf import pa, pR
 
 globals().update(_accessors)
