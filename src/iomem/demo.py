@@ -1,5 +1,9 @@
 """The guided tour: the whole MMIO life cycle on the simulated ``virt`` board.
 
+The PL011 is an AMBA device there, as on the real machine: the bus inserted
+its resource and ``uart-pl011`` claimed it at boot, so the tour unbinds the
+driver first and binds it again at the end.
+
 Each step is the code a driver runs (the same calls, in the same order as
 its C twin) followed by what the kernel shows afterwards: ``/proc/iomem``,
 ``/proc/vmallocinfo``, the page-table entry, dmesg, the UART's output.
@@ -12,24 +16,26 @@ from collections.abc import Callable
 from . import kernel as K
 from .boards import boot
 from .kernel import (
-    IORESOURCE_MEM,
     IS_ERR,
     PTR_ERR,
     KernelOops,
     SparseError,
-    devm_platform_ioremap_resource,
+    devm_ioremap_resource,
     ioremap,
     iounmap,
-    platform_driver,
-    platform_driver_register,
-    platform_get_resource,
     readl,
     release_mem_region,
     request_mem_region,
     resource_size,
     writel,
 )
-from .kernel.device import OfDeviceId
+from .kernel.amba import (
+    amba_device,
+    amba_driver,
+    amba_driver_register,
+    amba_driver_unregister,
+    amba_id,
+)
 
 UARTDR = 0x00
 UARTFR = 0x18
@@ -60,19 +66,22 @@ def run_demo(out: Callable[[str], None] = print, board: str = "virt") -> int:
             show("dmesg", text)
 
     with k:
-        step(f"1. Boot the '{board}' board")
+        step(f"1. Boot the '{board}' board: the AMBA bus inserted each PrimeCell's resource, "
+             "the drivers claimed theirs")
         show("/proc/iomem", k.proc_iomem())
         new_dmesg()
 
-        step("2. Where the registers are: the platform device's MEM resource")
-        pdev = k.devices.find_device("9000000.pl011")
-        res = platform_get_resource(pdev, IORESOURCE_MEM, 0)
-        out(f"   res = platform_get_resource(pdev, IORESOURCE_MEM, 0)  ->  {res} "
-            f"'{res.name}'")
+        step("2. Where the registers are: the AMBA device's resource")
+        adev = k.devices.find_device("9000000.pl011")
+        res = adev.res
+        out(f"   res = &adev->res  ->  {res} '{res.name}' (on bus {adev.bus.name}, "
+            f"driver {adev.driver.name if adev.driver else 'none'})")
 
-        step("3. Claim them: request_mem_region(res->start, resource_size(res), \"demo-uart\")")
+        step("3. Unbind the UART's driver (echo 9000000.pl011 > .../uart-pl011/unbind), "
+             "then claim: request_mem_region(res->start, resource_size(res), \"demo-uart\")")
+        k.devices.unbind(adev.name)
         claimed = request_mem_region(res.start, resource_size(res), "demo-uart")
-        out(f"   -> {claimed}")
+        out(f"   -> {claimed}  (nested inside the bus's {res.name})")
         show("/proc/iomem", k.proc_iomem())
 
         step("4. A second claim of the same range fails (the region is BUSY)")
@@ -86,6 +95,7 @@ def run_demo(out: Callable[[str], None] = print, board: str = "virt") -> int:
         show("/proc/vmallocinfo", k.proc_vmallocinfo())
 
         step("6. Talk to the device: writel() to UARTDR, readl() of UARTFR")
+        uart.console.clear()
         for ch in b"Hello from iomem!\n":
             _poll_clear(base + UARTFR, FR_TXFF)
             writel(ch, base + UARTDR)
@@ -117,23 +127,28 @@ def run_demo(out: Callable[[str], None] = print, board: str = "virt") -> int:
         release_mem_region(res.start, resource_size(res))
         new_dmesg()
 
-        step("10. The managed way: a platform driver with devm_platform_ioremap_resource()")
+        step("10. The managed way: an AMBA driver with devm_ioremap_resource()")
 
-        def demo_probe(pdev: K.platform_device) -> int:
-            base = devm_platform_ioremap_resource(pdev, 0)
+        def demo_probe(adev: amba_device, id: amba_id) -> int:
+            base = devm_ioremap_resource(adev, adev.res)
             if IS_ERR(base):
                 return PTR_ERR(base)
-            K.dev_info(pdev, f"registers at {base}, UARTFR=0x{readl(base + UARTFR):08x}")
+            K.dev_info(adev, f"registers at {base}, UARTFR=0x{readl(base + UARTFR):08x}")
             return 0
 
-        drv = platform_driver("demo-pl011", probe=demo_probe,
-                              of_match_table=[OfDeviceId(compatible="arm,pl011")])
-        platform_driver_register(drv)
+        # the PL011's PrimeCell ID is 0x00141011 on QEMU: part 0x011, ARM (0x41), r1
+        drv = amba_driver("demo-pl011", probe=demo_probe,
+                          id_table=[amba_id(0x00041011, 0x000FFFFF)])
+        amba_driver_register(drv)
         show("/proc/iomem after probe", k.proc_iomem())
         show("/proc/vmallocinfo", k.proc_vmallocinfo())
-        k.devices.unbind(pdev.name)
+        k.devices.unbind(adev.name)
         show("/proc/iomem after unbind (devres released it, last in first out)",
              k.proc_iomem())
+        new_dmesg()
+        amba_driver_unregister(drv)
+        k.devices.bind("uart-pl011", adev.name)
+        out("   (and uart-pl011 is bound again: echo 9000000.pl011 > .../uart-pl011/bind)")
         new_dmesg()
     out("")
     out("Next: 'iomem iomem', 'iomem vmallocinfo', 'iomem dmesg', 'iomem mtree --board virt'.")

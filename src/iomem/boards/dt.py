@@ -137,7 +137,8 @@ def build_machine(tree: DeviceTree, name: str, arch: str = "arm64", *,
         for i, res in enumerate(resources):
             model: MmioDevice | None = None
             if i == 0:
-                fac = next((factories[c] for c in node.compatible if c in factories), None)
+                fac = factories.get(node.path) or next(
+                    (factories[c] for c in node.compatible if c in factories), None)
                 if fac is not None:
                     model = fac(node, res.size)
                 if model is None:
@@ -342,6 +343,114 @@ def dt_board(tree: DeviceTree, name: str | None = None, *, arch: str = "arm64",
     return board
 
 
+# -- boards described in Python -----------------------------------------------------------
+
+def _prop(value: Any) -> bytes:
+    """A property value as the blob stores it: ints are 32-bit cells, strings are
+    NUL-terminated, lists of either are concatenated, True is an empty property."""
+    if value is True:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, int):
+        return value.to_bytes(4, "big")
+    if isinstance(value, str):
+        return value.encode() + b"\0"
+    return b"".join(_prop(v) for v in value)
+
+
+def _cells64(value: int) -> list[int]:
+    return [value >> 32 & 0xFFFFFFFF, value & 0xFFFFFFFF]
+
+
+class SocBoard:
+    """A board described in Python, as a device tree the kernel then boots.
+
+    The tree gets what every arm64 SoC has: RAM, a GICv2 (``gic`` address) as
+    the interrupt parent, a fixed 24 MHz clock that PrimeCells use as
+    ``apb_pclk``, and whatever :meth:`device` adds.  Devices are root nodes
+    with two-cell addresses, named ``<name>@<address>``, so Linux names them
+    ``<address>.<name>``; an "arm,primecell" compatible makes an AMBA device.
+    ``model=`` places a particular model instance at the node (otherwise the
+    registry picks one by compatible, or the region is unmodelled).
+
+        soc = SocBoard("acme", model="Acme board")
+        soc.device("serial", "arm,pl011", 0x09000000, 0x1000, irq=1, stdout=True)
+        soc.device("widget", "acme,widget", 0x0A000000, 0x100, irq=5, model=Widget())
+        k = iomem.boot(soc.board())
+    """
+
+    def __init__(self, name: str, *, model: str = "", arch: str = "arm64",
+                 ram: tuple[int, int] = (0x40000000, 256 << 20), gic: int = 0x08000000,
+                 clock_hz: int = 24_000_000, cmdline: str = "") -> None:
+        self.name = name
+        self.arch = arch
+        self.cmdline = cmdline
+        self.models: dict[str, ModelFactory] = {}
+        root = DeviceNode("", None, {
+            "#address-cells": _prop(2), "#size-cells": _prop(2),
+            "compatible": _prop(f"iomem,{name}"), "model": _prop(model or name),
+            "interrupt-parent": _prop(1)})
+        self.root = root
+        self.chosen = self._node("chosen", {})
+        self._node(f"memory@{ram[0]:x}", {"device_type": _prop("memory"),
+                                           "reg": _prop(_cells64(ram[0]) + _cells64(ram[1]))})
+        self._node(f"intc@{gic:x}", {
+            "compatible": _prop("arm,cortex-a15-gic"), "interrupt-controller": True,
+            "#interrupt-cells": _prop(3), "phandle": _prop(1),
+            "reg": _prop(_cells64(gic) + _cells64(0x10000)
+                         + _cells64(gic + 0x10000) + _cells64(0x10000))})
+        self._node("apb-pclk", {"compatible": _prop("fixed-clock"), "#clock-cells": _prop(0),
+                                "clock-frequency": _prop(clock_hz), "phandle": _prop(2),
+                                "clock-output-names": _prop("clk24mhz")})
+
+    def _node(self, full_name: str, props: Mapping[str, Any]) -> DeviceNode:
+        node = DeviceNode(full_name, self.root, {k: _prop(v) if not isinstance(v, bytes) else v
+                                                 for k, v in props.items()})
+        self.root.children.append(node)
+        return node
+
+    def device(self, name: str, compatible: str | list[str], base: int, size: int, *,
+               irq: int | list[int] | None = None, model: MmioDevice | None = None,
+               stdout: bool = False, status: str | None = None,
+               **props: Any) -> DeviceNode:
+        """Add a device node: ``irq`` is a GIC SPI number (or several), level-high;
+        ``props`` are more properties (underscores become dashes)."""
+        compat = [compatible] if isinstance(compatible, str) else list(compatible)
+        if any(c in ("arm,pl011", "arm,pl031", "arm,pl061", "arm,sp804") for c in compat) \
+                and "arm,primecell" not in compat:
+            compat.append("arm,primecell")
+        values: dict[str, Any] = {"compatible": compat,
+                                  "reg": _cells64(base) + _cells64(size)}
+        if irq is not None:
+            spis = [irq] if isinstance(irq, int) else list(irq)
+            values["interrupts"] = [c for spi in spis for c in (0, spi, 4)]
+        if "arm,pl011" in compat:
+            values["clocks"], values["clock-names"] = [2, 2], ["uartclk", "apb_pclk"]
+        elif "arm,primecell" in compat:
+            values["clocks"], values["clock-names"] = [2], ["apb_pclk"]
+        if status is not None:
+            values["status"] = status
+        values.update({k.replace("_", "-"): v for k, v in props.items()})
+        node = self._node(f"{name}@{base:x}", values)
+        if model is not None:
+            self.models[node.path] = lambda n, s, m=model: m
+        if stdout:
+            self.chosen.properties["stdout-path"] = _prop(node.path)
+        return node
+
+    def tree(self) -> DeviceTree:
+        # /chosen last, as QEMU's tree has it
+        self.root.children.remove(self.chosen)
+        self.root.children.append(self.chosen)
+        return DeviceTree(self.root, source=self.name)
+
+    def board(self, **options: Any) -> DtBoard:
+        """The bootable board (``dt_board`` options may be given)."""
+        return dt_board(self.tree(), self.name, arch=self.arch, factories=self.models,
+                        cmdline=self.cmdline, **options)
+
+
 def load_board(path: str | os.PathLike[str], **options: Any) -> DtBoard:
     """A board from a DTB or DTS file (``--board FILE``): named after the file."""
     tree = load(os.fspath(path))
@@ -349,6 +458,6 @@ def load_board(path: str | os.PathLike[str], **options: Any) -> DtBoard:
     return dt_board(tree, base.rsplit(".", 1)[0], **options)
 
 
-__all__ = ["DtBoard", "ModelFactory", "add_memory_resources", "build_machine",
+__all__ = ["DtBoard", "ModelFactory", "SocBoard", "add_memory_resources", "build_machine",
            "default_region_name", "do_initcalls", "dt_board", "dt_populate", "late_boot",
            "load_board", "root_interrupt_controllers"]

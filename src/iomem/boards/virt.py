@@ -1,50 +1,74 @@
-"""The ``virt`` board: QEMU's arm64 ``virt`` machine map (hw/arm/virt.c).
+"""The ``virt`` board: QEMU 7.2's arm64 ``virt`` machine, booted from the DTB QEMU
+itself dumped (``virt.dtb``, see ``virt.dtb.md``).
 
-RAM at 0x40000000 and a PL011 UART at 0x09000000 (SPI 1), described as the
-kernel sees them: System RAM in the resource tree and a platform device
-named as ``of_device_make_bus_id`` names it, whose MEM resource carries the
-DT node's full name.
+Everything comes from the tree (:mod:`.dt`): 1 GiB of RAM at 0x40000000; the
+PL011 UART, PL031 RTC and PL061 GPIO as AMBA devices with QEMU's own IDs
+(PL011 and PL031 r1, PL061 r0) and QEMU's interrupt wiring (SPIs 1, 2, 7:
+INTIDs 33, 34, 39); the 32 virtio-mmio slots, fw-cfg, the flash banks, the
+GIC and the PCIe host's ECAM as unmodelled regions that log what touches
+them; regions named as QEMU's ``info mtree`` names them.  Booting it gives
+what Debian's 6.1 kernel prints on that machine for those devices: the
+AMBA resources and the drivers' claims in /proc/iomem, ``ttyAMA0 at MMIO
+0x9000000 (irq = 13, base_baud = 0) is a PL011 rev1``, ``rtc-pl031
+9010000.pl031: registered as rtc0``, ``pl061_gpio 9030000.pl061: PL061 GPIO
+chip registered``.
 """
 
 from __future__ import annotations
 
-from ..kernel import ioport as F
-from ..kernel.kernel import Kernel
-from ..kernel.platform import platform_device, platform_device_register
-from ..kernel.resource import Resource
-from ..machine import Machine
-from ..phys import ABORT
-from . import Board, register_board
+from functools import lru_cache
+
+from ..devices import PL011, PL031, PL061
+from ..devices.base import MmioDevice
+from ..of import DeviceNode, DeviceTree, load_builtin
+from . import register_board
+from .dt import DtBoard, dt_board
 
 VIRT_RAM = 0x40000000
 VIRT_UART = 0x09000000
+VIRT_RTC = 0x09010000
+VIRT_GPIO = 0x09030000
 GIC_SPI_BASE = 32
+
+#: what QEMU calls each node's regions (``info mtree``)
+QEMU_NAMES: dict[str, tuple[str, ...]] = {
+    "arm,pl011": ("pl011",), "arm,pl031": ("pl031",), "arm,pl061": ("pl061",),
+    "virtio,mmio": ("virtio-mmio",), "cfi-flash": ("virt.flash0", "virt.flash1"),
+    "arm,cortex-a15-gic": ("gic_dist", "gic_cpu"), "arm,gic-v2m-frame": ("gicv2m",),
+    "qemu,fw-cfg-mmio": ("fwcfg",), "pci-host-ecam-generic": ("pcie-ecam",),
+}
+
+
+def qemu_region_name(node: DeviceNode, index: int) -> str:
+    for c in node.compatible:
+        names = QEMU_NAMES.get(c)
+        if names:
+            return names[index] if index < len(names) else f"{names[0]}.{index}"
+    return node.name if index == 0 else f"{node.name}.{index}"
+
+
+@lru_cache(maxsize=1)
+def virt_tree() -> DeviceTree:
+    """The shipped DTB, parsed once per process (the kernel never changes it)."""
+    return load_builtin("virt")
+
+
+def _pl011(node: DeviceNode, size: int) -> MmioDevice:
+    return PL011("pl011", revision=1)  # QEMU's pl011_id_arm: 0x00141011
+
+
+def _pl031(node: DeviceNode, size: int) -> MmioDevice:
+    return PL031("pl031", revision=1)  # QEMU's pl031_id: 0x00141031
+
+
+def _pl061(node: DeviceNode, size: int) -> MmioDevice:
+    return PL061("pl061")  # QEMU's pl061_id: 0x00041061
 
 
 @register_board("virt")
-def build_virt(ram_mb: int = 1024) -> Board:
-    from ..devices.pl011 import PL011
-
-    m = Machine("virt", arch="arm64", bus_error_policy=ABORT)
-    m.add_ram("mach-virt.ram", VIRT_RAM, ram_mb << 20)
-    uart = PL011(preconfigured=True)  # as firmware leaves it: enabled, 115200 8N1
-    m.add_device(uart, VIRT_UART, name="pl011")
-    uart.connect_irq(0, m.irq(GIC_SPI_BASE + 1))
-
-    def populate(k: Kernel) -> None:
-        k.add_system_ram(VIRT_RAM, ram_mb << 20)
-        res = [Resource(VIRT_UART, VIRT_UART + 0xFFF, "pl011@9000000", F.IORESOURCE_MEM),
-               Resource(GIC_SPI_BASE + 1, GIC_SPI_BASE + 1, None, F.IORESOURCE_IRQ)]
-        pdev = platform_device("9000000.pl011", resources=res)
-        pdev.of_node = _Node(["arm,pl011", "arm,primecell"], "pl011@9000000")
-        platform_device_register(pdev, insert_resources=False)
-
-    return Board("virt", m, "arm64", populate, model="linux,dummy-virt")
-
-
-class _Node:
-    """The two facts drivers use of a DT node until the tree is loaded from a DTB."""
-
-    def __init__(self, compatible: list[str], full_name: str) -> None:
-        self.compatible = compatible
-        self.full_name = full_name
+def build_virt(drivers: bool = True) -> DtBoard:
+    """QEMU's arm64 virt board; ``drivers=False`` boots with no built-in driver."""
+    return dt_board(virt_tree(), "virt", arch="arm64",
+                    factories={"arm,pl011": _pl011, "arm,pl031": _pl031, "arm,pl061": _pl061},
+                    region_name=qemu_region_name, ram_name="mach-virt.ram",
+                    builtin_drivers=drivers)

@@ -13,8 +13,15 @@ import click
 from ..boards import Board, board_names, boot, make_board
 from ..kernel.kernel import Kernel
 
-#: board specs that are files are handed to these loaders by suffix (DT boards add theirs)
-BOARD_FILE_LOADERS: dict[str, Callable[[str], Board]] = {}
+
+def _dt_board(path: str) -> Board:
+    from ..boards.dt import load_board
+
+    return load_board(path)
+
+
+#: board specs that are files are handed to these loaders by suffix
+BOARD_FILE_LOADERS: dict[str, Callable[[str], Board]] = {".dtb": _dt_board, ".dts": _dt_board}
 
 
 def resolve_board(spec: str) -> Board:

@@ -116,28 +116,33 @@ def _module_name(path: str) -> str:
     return (base[:-3] if base.endswith(".py") else base).replace("-", "_")
 
 
-def load_module(path: str | os.PathLike[str], k: Kernel | None = None) -> Module:
-    """``insmod path``: run the file, then its init functions in ``k``'s context."""
+def module_prepare(path: str | os.PathLike[str]) -> Module:
+    """Run a module file (defining its models, drivers and init/exit functions)
+    without initialising it: a board can then be built with the models it defines."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ModuleLoadError(f"could not load module {path}: No such file or directory")
+    mod = Module(_module_name(path), path)
+    token = _loading.set(mod)
+    try:
+        mod.namespace = runpy.run_path(path, run_name=f"iomem.modules.{mod.name}")
+    except Exception as e:
+        raise ModuleLoadError(f"could not insert module {path}: {_where(e, path)}") from e
+    finally:
+        _loading.reset(token)
+    return mod
+
+
+def module_insert(mod: Module, k: Kernel | None = None) -> Module:
+    """``init_module``: taint as an unsigned out-of-tree module does, then run the
+    init functions in ``k``'s context; a failing init unwinds and is an error."""
     from .kernel import current_kernel
 
     k = k or current_kernel()
-    path = os.fspath(path)
-    name = _module_name(path)
+    name, path = mod.name, mod.path
     if any(m.name == name for m in modules(k)):
         raise ModuleLoadError(f"could not insert module {path}: File exists")
-    if not os.path.isfile(path):
-        raise ModuleLoadError(f"could not load module {path}: No such file or directory")
-    mod = Module(name, path, kernel=k)
-    token = _loading.set(mod)
-    try:
-        with k.active():
-            mod.namespace = runpy.run_path(path, run_name=f"iomem.modules.{name}")
-    except ModuleLoadError:
-        raise
-    except Exception as e:
-        raise ModuleLoadError(f"could not insert module {path}: {type(e).__name__}: {e}") from e
-    finally:
-        _loading.reset(token)
+    mod.kernel = k
     if "O" not in k.tainted:
         k.printk_warn(f"{name}: loading out-of-tree module taints kernel.")
         k.add_taint("O")
@@ -146,20 +151,32 @@ def load_module(path: str | os.PathLike[str], k: Kernel | None = None) -> Module
                       "missing - tainting kernel")
         k.add_taint("E")
     with k.active():
-        for init in mod.inits:
-            ret = init()
+        for n, init in enumerate(mod.inits):
+            try:
+                ret = init()
+            except Exception as e:
+                raise ModuleLoadError(f"{name}: init raised {_where(e, path)}") from e
             ret = 0 if ret is None else ret
             if ret < 0:
-                for exit_fn in reversed(mod.exits[:mod.inits.index(init)]):
+                for exit_fn in reversed(mod.exits[:n]):
                     exit_fn()
-                raise ModuleLoadError(f"could not insert module {path}: "
-                                      f"{_strerror(ret)}")
+                raise ModuleLoadError(f"could not insert module {path}: {_strerror(ret)}")
             if ret > 0:
                 k.printk_warn(f"{name}: '{getattr(init, '__name__', 'init')}'->init "
                               f"suspiciously returned {ret}, it should follow 0/-E "
                               "convention")
     modules(k).append(mod)
     return mod
+
+
+def load_module(path: str | os.PathLike[str], k: Kernel | None = None) -> Module:
+    """``insmod path``: run the file, then its init functions in ``k``'s context."""
+    from .kernel import current_kernel
+
+    k = k or current_kernel()
+    with k.active():
+        mod = module_prepare(path)
+    return module_insert(mod, k)
 
 
 def delete_module(mod: Module | str, k: Kernel | None = None) -> None:
@@ -180,6 +197,17 @@ def delete_module(mod: Module | str, k: Kernel | None = None) -> None:
         loaded.remove(mod)
 
 
+def _where(e: BaseException, path: str) -> str:
+    """The exception and the last line of the module's own code it went through."""
+    import traceback
+
+    line = ""
+    for fr in traceback.extract_tb(e.__traceback__):
+        if os.path.abspath(fr.filename) == os.path.abspath(path):
+            line = f" (at {os.path.basename(path)}:{fr.lineno}: {fr.line})"
+    return f"{type(e).__name__}: {e}{line}"
+
+
 _STRERROR = {"ENODEV": "No such device", "EINVAL": "Invalid argument",
              "EBUSY": "Device or resource busy", "ENOMEM": "Cannot allocate memory",
              "EEXIST": "File exists", "ENOENT": "No such file or directory",
@@ -193,4 +221,4 @@ def _strerror(err: int) -> str:
 
 __all__ = ["Module", "ModuleLoadError", "builtin_platform_driver", "delete_module",
            "load_module", "module_amba_driver", "module_driver", "module_exit", "module_init",
-           "module_platform_driver", "modules"]
+           "module_insert", "module_platform_driver", "module_prepare", "modules"]
