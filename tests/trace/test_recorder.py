@@ -9,6 +9,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from trace_rig import EDU_BAR, SimEdu
 
 from iomem.drivers import edu as edu_drv
 from iomem.kernel import io as kio
@@ -31,8 +32,6 @@ from iomem.trace import (
 )
 from iomem.trace.events import site_pc
 from iomem.user import Mmio
-
-from .conftest import EDU_BAR, SimEdu
 
 
 def _line_of(text: str) -> int:

@@ -13,7 +13,8 @@ _SUBCOMMANDS: list[str] = ["iomem.of.cli:dt", "iomem.vm.cli:vm",
                            "iomem.user.cli:clear_cmd", "iomem.user.cli:poll_cmd",
                            "iomem.check.cli:run",
                            "iomem.cli.lspci:lspci_cmd", "iomem.cli.lspci:pci_sysfs_cmd",
-                           "iomem.cli.lspci:interrupts_cmd", "iomem.cli.boot:boot_cmd"]
+                           "iomem.cli.lspci:interrupts_cmd", "iomem.cli.boot:boot_cmd",
+                           "iomem.trace.cli:trace"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,8 +10,9 @@ address, or else its page.
 
 :class:`Registers` then names the offset: a register map chosen per mapping
 (``--regs [WHICH=]MAP``: WHICH is a map id, a PCI address such as ``00:03.0``,
-a ``vendor:device`` pair, a physical address or a mapping's name), or the
-built-in map of the device (:mod:`.regmaps`).
+a ``vendor:device`` pair, a physical address or a mapping's name; without
+WHICH, every mapping no other choice names), or else the built-in map of the
+device (:mod:`.regmaps`).
 """
 
 from __future__ import annotations
@@ -89,16 +90,16 @@ class TraceModel:
         self.history: list[MapInfo] = []
         self._synthetic: dict[tuple[int, int], MapInfo] = {}
 
-    def feed(self, ev: object) -> None:
+    def feed(self, ev: Any) -> None:
         t = type(ev)
         if t is PciDev:
-            self.devices[(ev.bus, ev.devfn)] = ev  # type: ignore[union-attr]
+            self.devices[(ev.bus, ev.devfn)] = ev
         elif t is Map:
-            self._map(ev)  # type: ignore[arg-type]
+            self._map(ev)
         elif t is Unmap:
-            mi = self.maps.get(ev.map_id)  # type: ignore[union-attr]
+            mi = self.maps.get(ev.map_id)
             if mi is not None:
-                mi.t_unmap = ev.t_ns  # type: ignore[union-attr]
+                mi.t_unmap = ev.t_ns
 
     def _device_of(self, phys: int) -> tuple[PciDev, int, int] | None:
         for dev in self.devices.values():
@@ -203,10 +204,10 @@ class Registers:
             if which is not None and _matches(which, mi):
                 found = rm
                 break
-        if found is None and self.builtin and mi.device is not None and mi.bar is not None:
-            found = regmaps.builtin_for(mi.device.vendor, mi.device.device, mi.bar)
         if found is None:
             found = next((rm for which, rm in self.selections if which is None), None)
+        if found is None and self.builtin and mi.device is not None and mi.bar is not None:
+            found = regmaps.builtin_for(mi.device.vendor, mi.device.device, mi.bar)
         self._cache[key] = found
         return found
 

@@ -92,7 +92,7 @@ class TraceStats:
         return self.kinds["W"]
 
 
-def compute(events: Iterable[object]) -> TraceStats:
+def compute(events: Iterable[Any]) -> TraceStats:
     """Count a stream of records (one pass; memory grows with registers, not events)."""
     st = TraceStats()
     model = TraceModel()
@@ -104,8 +104,8 @@ def compute(events: Iterable[object]) -> TraceStats:
         st.records += 1
         t = type(ev)
         if t is Rw:
-            kinds[ev.op] += 1  # type: ignore[union-attr]
-            mi, off = locate(ev)  # type: ignore[arg-type]
+            kinds[ev.op] += 1
+            mi, off = locate(ev)
             reg = by_map.get(id(mi))
             if reg is None:
                 reg = regions.get(mi.key)
@@ -117,19 +117,19 @@ def compute(events: Iterable[object]) -> TraceStats:
             rs = reg.regs.get(roff)
             if rs is None:
                 rs = reg.regs[roff] = RegStats(roff)
-            rs.add(ev)  # type: ignore[arg-type]
-            if ev.op == "R":  # type: ignore[union-attr]
+            rs.add(ev)
+            if ev.op == "R":
                 reg.reads += 1
             else:
                 reg.writes += 1
             continue
         if t is Info:
-            st.info[ev.kind] += 1  # type: ignore[union-attr]
+            st.info[ev.kind] += 1
             kinds["MARK"] += 1
             continue
         kinds[_KINDS.get(t, t.__name__)] += 1
         if t is Lost:
-            st.lost += ev.count  # type: ignore[union-attr]
+            st.lost += ev.count
         model.feed(ev)
     st.devices = list(model.devices.values())
     st.maps = [m for m in model.history if not m.synthetic]
