@@ -2,13 +2,15 @@
 
 The format is known from the first line: ``VERSION`` (or any mmiotrace
 record) is mmiotrace, ``{`` is JSON lines, a ``# tracer:`` header or an
-ftrace line is the rwmmio tracepoints.  ``.gz`` files are read through gzip.
+ftrace line is the rwmmio tracepoints.  ``.gz`` and ``.xz`` files are
+decompressed as they are read.
 """
 
 from __future__ import annotations
 
 import gzip
 import itertools
+import lzma
 import os
 from collections.abc import Iterator
 from typing import IO, Any
@@ -31,9 +33,11 @@ def sniff(first_line: str) -> str:
 
 
 def open_text(path: str | os.PathLike[str]) -> IO[str]:
-    """A text stream of the file (gunzipped when it ends in .gz)."""
+    """A text stream of the file (decompressed when it ends in .gz or .xz)."""
     if str(path).endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    if str(path).endswith(".xz"):
+        return lzma.open(path, "rt", encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace", buffering=1 << 20)  # noqa: SIM115
 
 

@@ -257,8 +257,8 @@ class Recorder:
         self._pids: dict[int, int] = {}
         self._area_ids: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._skip: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._kernels: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._pci_done: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._kernels: weakref.WeakKeyDictionary[Any, _KernelWatch] = \
+            weakref.WeakKeyDictionary()
         self._irq_lines: weakref.WeakKeyDictionary[Any, Callable] = weakref.WeakKeyDictionary()
         self._user_maps: list[tuple[weakref.ref, list[tuple[int, Any]]]] = []
         self._pcidevs: set[tuple[int, int, int]] = set()
@@ -308,7 +308,7 @@ class Recorder:
             K.BOOT_HOOKS.remove(self.attach_kernel)
         if self._user_map in U.MAP_HOOKS:
             U.MAP_HOOKS.remove(self._user_map)
-        for k in list(self._kernels):
+        for k in list(self._kernels.keys()):
             self._detach_kernel(k)
         for ref, views in self._user_maps:
             shared = ref()
@@ -468,46 +468,28 @@ class Recorder:
         """Record kernel ``k`` from now on (new kernels are attached at boot)."""
         if k in self._kernels or not self.running:
             return
-        self._kernels.add(k)
+        self._kernels[k] = watch = _KernelWatch(self, k)
         if not self.existing:
             for area in k.ioremap_state.vmalloc:
                 self._skip.add(area)
         k.io_paths.layers.append(self._layer)
-        k.iounmap_hooks.append(self._iounmap)
-        k.barrier_hooks.append(self._barrier)
-        k.delay_hooks.append(self._delay)
-        k.report_hooks.append(self._kernel_report)
-        k.driver_hooks.append(self._driver)
-        cpu = k.cpu
-        cpu.event_hooks.append(self._cpu_event)
-        cpu.buffer_hooks.append(self._dma_buffer)
-        san = k.sanitizer
-        if san is not None:
-            san.report_hooks.append(self._sanitizer_report)
+        watch.attach()
         if self.existing:
             k.reinstall_paths()
 
     def _detach_kernel(self, k: Any) -> None:
-        self._kernels.discard(k)
-        for hooks, fn in ((k.io_paths.layers, self._layer), (k.iounmap_hooks, self._iounmap),
-                          (k.barrier_hooks, self._barrier), (k.delay_hooks, self._delay),
-                          (k.report_hooks, self._kernel_report),
-                          (k.driver_hooks, self._driver),
-                          (k.cpu.event_hooks, self._cpu_event),
-                          (k.cpu.buffer_hooks, self._dma_buffer)):
-            if fn in hooks:
-                hooks.remove(fn)
-        san = k.sanitizer
-        if san is not None and self._sanitizer_report in san.report_hooks:
-            san.report_hooks.remove(self._sanitizer_report)
+        watch = self._kernels.pop(k, None)
+        if self._layer in k.io_paths.layers:
+            k.io_paths.layers.remove(self._layer)
+        if watch is not None:
+            watch.detach()
         k.reinstall_paths()
 
     def _kernel_map(self, area: Any) -> int:
         k = area.kernel
-        if k not in self._pci_done:
-            self._pci_done.add(k)
-            for dev in _kernel_pcidevs(k):
-                self._pcidev(dev)
+        watch = self._kernels.get(k)
+        if watch is not None:
+            watch.header()
         self._hook_irqs(k)
         mid = self._new_id()
         self._area_ids[area] = mid
@@ -574,14 +556,6 @@ class Recorder:
                     spill()
         return rd, wr
 
-    def _iounmap(self, area: Any) -> None:
-        mid = self._area_ids.get(area)
-        if mid is None or not self.running:
-            return
-        site = self._site()
-        extra = {"site": site.where, "func": site.func} if site is not None else None
-        self._record(Unmap(area.kernel.machine.clock.now, mid, 0, 0, extra))
-
     def _hook_irqs(self, k: Any) -> None:
         clock = k.machine.clock
         for line in list(k.machine.irqs.values()):
@@ -594,44 +568,6 @@ class Recorder:
                                                          "level": int(level)}))
             self._irq_lines[line] = listener
             line.connect(listener)
-
-    def _barrier(self, kind: str) -> None:
-        fields: dict[str, Any] = {"kind": kind}
-        site = self._site()
-        if site is not None:
-            fields["site"] = site.where
-        self._record(Info("barrier", self.now(), fields))
-
-    def _delay(self, ns: int, kind: str = "delay") -> None:
-        self._record(Info("delay", self.now(), {"kind": kind, "ns": ns}))
-
-    def _driver(self, event: str, dev: Any) -> None:
-        self._record(Info("driver", self.now(), {"event": event,
-                                                 "device": str(getattr(dev, "name", dev))}))
-
-    def _kernel_report(self, entry: dict) -> None:
-        self._record(Info("kernel", self.now(), {"rule": str(entry.get("rule", "")),
-                                                 "message": str(entry.get("message", ""))}))
-
-    def _sanitizer_report(self, rep: Any) -> None:
-        fields = {"rule": rep.rule, "severity": rep.severity, "message": rep.message,
-                  "site": str(rep.site)}
-        if rep.phys is not None:
-            fields["phys"] = rep.phys
-        if rep.register:
-            fields["register"] = rep.register
-        self._record(Info("report", self.now(), fields))
-
-    def _cpu_event(self, ev: Any) -> None:
-        fields: dict[str, Any] = {"event": ev.kind, "text": ev.text}
-        if ev.phys is not None:
-            fields["phys"] = ev.phys
-        self._record(Info("cpu", ev.t_ns, fields))
-
-    def _dma_buffer(self, what: str, buf: Any) -> None:
-        self._record(Info("dma", self.now(), {"action": "alloc" if what == "add" else "free",
-                                              "phys": buf.phys, "size": buf.size,
-                                              "name": buf.name, "kind": buf.kind}))
 
     # -- userspace mappings ------------------------------------------------------------------
 
@@ -723,6 +659,93 @@ class Recorder:
                                       "__setitem__": setitem,
                                       "__doc__": "Records each access through a view."})
         return cls()
+
+
+class _KernelWatch:
+    """One recorder's hooks on one simulated kernel: its events go in with that
+    kernel's clock, after its PCIDEV lines (once its PCI functions are enumerated)."""
+
+    def __init__(self, rec: Recorder, k: Any) -> None:
+        self.rec = rec
+        self.k = k
+        self.pci_done = False
+        self.hooks: list[tuple[list, Callable]] = [
+            (k.iounmap_hooks, self.iounmap), (k.barrier_hooks, self.barrier),
+            (k.delay_hooks, self.delay), (k.report_hooks, self.kernel_report),
+            (k.driver_hooks, self.driver), (k.cpu.event_hooks, self.cpu_event),
+            (k.cpu.buffer_hooks, self.dma_buffer)]
+        if k.sanitizer is not None:
+            self.hooks.append((k.sanitizer.report_hooks, self.sanitizer_report))
+
+    def attach(self) -> None:
+        for hooks, fn in self.hooks:
+            hooks.append(fn)
+
+    def detach(self) -> None:
+        for hooks, fn in self.hooks:
+            if fn in hooks:
+                hooks.remove(fn)
+
+    def header(self) -> None:
+        """The kernel's PCIDEV records, before anything else of it (as trace_pipe
+        prints them when opened)."""
+        if not self.pci_done:
+            devs = _kernel_pcidevs(self.k)
+            if devs:
+                self.pci_done = True
+                for dev in devs:
+                    self.rec._pcidev(dev)
+
+    def info(self, kind: str, fields: dict[str, Any], t_ns: int | None = None) -> None:
+        if not self.rec.running:
+            return
+        self.header()
+        self.rec._record(Info(kind, self.k.machine.clock.now if t_ns is None else t_ns,
+                              fields))
+
+    def iounmap(self, area: Any) -> None:
+        mid = self.rec._area_ids.get(area)
+        if mid is None or not self.rec.running:
+            return
+        site = self.rec._site()
+        extra = {"site": site.where, "func": site.func} if site is not None else None
+        self.rec._record(Unmap(self.k.machine.clock.now, mid, 0, 0, extra))
+
+    def barrier(self, kind: str) -> None:
+        fields: dict[str, Any] = {"kind": kind}
+        site = self.rec._site()
+        if site is not None:
+            fields["site"] = site.where
+        self.info("barrier", fields)
+
+    def delay(self, ns: int, kind: str = "delay") -> None:
+        self.info("delay", {"kind": kind, "ns": ns})
+
+    def driver(self, event: str, dev: Any) -> None:
+        self.info("driver", {"event": event, "device": str(getattr(dev, "name", dev))})
+
+    def kernel_report(self, entry: dict) -> None:
+        self.info("kernel", {"rule": str(entry.get("rule", "")),
+                             "message": str(entry.get("message", ""))})
+
+    def sanitizer_report(self, rep: Any) -> None:
+        fields = {"rule": rep.rule, "severity": rep.severity, "message": rep.message,
+                  "site": str(rep.site)}
+        if rep.phys is not None:
+            fields["phys"] = rep.phys
+        if rep.register:
+            fields["register"] = rep.register
+        self.info("report", fields)
+
+    def cpu_event(self, ev: Any) -> None:
+        fields: dict[str, Any] = {"event": ev.kind, "text": ev.text}
+        if ev.phys is not None:
+            fields["phys"] = ev.phys
+        self.info("cpu", fields, ev.t_ns)
+
+    def dma_buffer(self, what: str, buf: Any) -> None:
+        self.info("dma", {"action": "alloc" if what == "add" else "free", "phys": buf.phys,
+                          "size": buf.size, "name": buf.name, "kind": buf.kind})
 
 
 # -- facts about what is mapped ------------------------------------------------------------
