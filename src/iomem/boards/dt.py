@@ -75,7 +75,7 @@ class DtBoard(Board):
     #: notes about nodes the machine could not place (overlaps, odd sizes)
     notes: list[str] = field(default_factory=list)
 
-    def model(self, path_or_name: str) -> MmioDevice | None:
+    def model_of(self, path_or_name: str) -> MmioDevice | None:
         """The model of a node, by path (``/pl011@9000000``) or full name."""
         if path_or_name in self.models:
             return self.models[path_or_name]

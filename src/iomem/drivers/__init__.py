@@ -11,8 +11,9 @@ itself with the kernel's tables when this package is imported.
 
 - :mod:`.pl011` ``uart-pl011``, :mod:`.pl031` ``rtc-pl031``, :mod:`.pl061`
   ``pl061_gpio`` (AMBA); :mod:`.of_serial` ``of_serial`` (8250/16550);
-  :mod:`.syscon` (regmap over a shared register block); :mod:`.sp804`
-  (TIMER_OF_DECLARE); :mod:`.arm_pmu` ``armv8-pmu``; :mod:`.edu` (PCI).
+  :mod:`.syscon` (regmap over a shared register block); :mod:`.sp804` and the
+  architected timer (TIMER_OF_DECLARE, in :mod:`iomem.kernel.of`);
+  :mod:`.arm_pmu` ``armv8-pmu``; :mod:`.edu` (PCI).
 - :mod:`.serial_core`, :mod:`.rtc_core`, :mod:`.gpiolib`,
   :mod:`.clocksource`: the subsystem cores those drivers register with.
 """
@@ -57,6 +58,8 @@ def _builtin() -> list[BuiltinDriver]:
                       tuple(i.compatible for i in of_serial.of_platform_serial_table)),
         BuiltinDriver("rtc-pl031", "device", pl031.pl031_init, ("arm,pl031",)),
         BuiltinDriver("sp804", "early", lambda: 0, ("arm,sp804",), "timer"),
+        BuiltinDriver("arch_timer", "early", lambda: 0, ("arm,armv8-timer", "arm,armv7-timer"),
+                      "timer"),
     ]
 
 
