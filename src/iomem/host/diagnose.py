@@ -19,7 +19,7 @@ import gzip
 import os
 from pathlib import Path
 
-from .procfs import IomemUnavailable, describe_owner, read_iomem
+from .procfs import Iomem, IomemUnavailable, describe_owner, read_iomem
 
 
 def _path(root: str | Path, rel: str) -> Path:
@@ -97,12 +97,18 @@ def explain_open(err: OSError, path: str | Path, needs: str = "root") -> str:
 
 
 def explain_devmem(err: OSError, start: int, end: int, *, stage: str = "mmap",
-                   root: str | Path = "/", path: str = "/dev/mem") -> str:
-    """Why /dev/mem refused ``[start, end]`` (``stage`` is ``open`` or ``mmap``)."""
+                   root: str | Path = "/", path: str = "/dev/mem",
+                   iomem: Iomem | None = None, policy: str | None = None,
+                   is_root: bool | None = None) -> str:
+    """Why /dev/mem refused ``[start, end]`` (``stage`` is ``open`` or ``mmap``).
+
+    ``iomem``, ``policy`` and ``is_root`` stand in for /proc/iomem, the ``iomem=``
+    of /proc/cmdline and the caller's uid (a simulated kernel passes its own)."""
     rng = f"[mem {start:#010x}-{end:#010x}]"
-    mode = lockdown_mode(root)
+    mode = lockdown_mode(root) if iomem is None else None
+    root_user = _is_root() if is_root is None else is_root
     if stage == "open":
-        if err.errno in (errno.EACCES, errno.EPERM) and not _is_root():
+        if err.errno in (errno.EACCES, errno.EPERM) and not root_user:
             return (f"cannot open {path}: permission denied; /dev/mem needs root "
                     f"(CAP_SYS_RAWIO)")
         if err.errno == errno.EPERM and mode in ("integrity", "confidentiality"):
@@ -114,11 +120,13 @@ def explain_devmem(err: OSError, start: int, end: int, *, stage: str = "mmap",
                     f"CONFIG_DEVMEM, or this container does not expose it)")
         return explain_open(err, path, "root (CAP_SYS_RAWIO)")
     if err.errno == errno.EPERM:
-        policy = iomem_policy(root)
-        try:
-            iomem = read_iomem(_path(root, "proc/iomem"))
-        except (OSError, IomemUnavailable, ValueError):
-            iomem = None
+        if policy is None:
+            policy = iomem_policy(root)
+        if iomem is None:
+            try:
+                iomem = read_iomem(_path(root, "proc/iomem"))
+            except (OSError, IomemUnavailable, ValueError):
+                iomem = None
         owners = iomem.owners(start, end) if iomem else []
         ram = [e for e in owners if e.name == "System RAM" or e.name.startswith("Kernel ")]
         if ram:

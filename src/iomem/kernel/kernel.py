@@ -183,6 +183,8 @@ class Kernel:
         was added or removed)."""
         for area in self.ioremap_state.vmalloc:
             self.io_paths.install(area)
+        for area in self.__dict__.get("_user_areas", ()):  # userspace VMAs (remap.py)
+            self.io_paths.install(area)
 
     def _report(self, entry: dict) -> None:
         self.reports.append(entry)

@@ -2172,6 +2172,47 @@ def pci_intx(pdev: pci_dev, enable: int | bool) -> None:
             dr.orig_intx = not enable
 
 
+def _check_and_set_intx_mask(dev: pci_dev, mask: bool) -> bool:
+    """``pci_check_and_set_intx_mask``: one dword read of command and status; mask INTx
+    only if this device asserts it (unmask only if nothing is pending)."""
+    cmd_status = dev._rd(R.PCI_COMMAND, 4)
+    irq_pending = bool((cmd_status >> 16) & R.PCI_STATUS_INTERRUPT)
+    if mask != irq_pending:
+        return False
+    orig = cmd_status & 0xFFFF
+    new = orig & ~R.PCI_COMMAND_INTX_DISABLE
+    if mask:
+        new |= R.PCI_COMMAND_INTX_DISABLE
+    if new != orig:
+        dev._wr(R.PCI_COMMAND, 2, new)
+    return True
+
+
+def pci_check_and_mask_intx(dev: pci_dev) -> bool:
+    """Mask INTx if this device raised it; True if it did (a shared-irq handler's test)."""
+    return _check_and_set_intx_mask(dev, True)
+
+
+def pci_check_and_unmask_intx(dev: pci_dev) -> bool:
+    """Unmask INTx unless an interrupt is already pending (then False: re-signal instead)."""
+    return _check_and_set_intx_mask(dev, False)
+
+
+def pci_intx_mask_supported(dev: pci_dev) -> bool:
+    """Does the command register's INTx-disable bit stick (PCI 2.3)? Flip it and look."""
+    orig = dev._rd(R.PCI_COMMAND, 2)
+    dev._wr(R.PCI_COMMAND, 2, orig ^ R.PCI_COMMAND_INTX_DISABLE)
+    new = dev._rd(R.PCI_COMMAND, 2)
+    if (new ^ orig) & ~R.PCI_COMMAND_INTX_DISABLE:
+        pci_err(dev, f"Command register changed from 0x{orig:x} to 0x{new:x}: driver or "
+                f"hardware bug?")
+        return False
+    if (new ^ orig) & R.PCI_COMMAND_INTX_DISABLE:
+        dev._wr(R.PCI_COMMAND, 2, orig)
+        return True
+    return False
+
+
 # -- regions ----------------------------------------------------------------------------
 
 def __pci_request_region(pdev: pci_dev, bar: int, res_name: str | None, exclusive: int) -> int:

@@ -292,7 +292,7 @@ class Mmio:
         for key in ("memtype", "owner"):
             if w.info.get(key):
                 parts.append(f"{key} {w.info[key]}")
-        if w.buffer is None:
+        if w.buffer is None and not w.info.get("mmap"):  # a simulated mmap is a pair too
             parts.append("via read()/write()")
         if not w.writable:
             parts.append("read-only" + (f" ({w.readonly_reason})" if w.readonly_reason else ""))

@@ -5,13 +5,17 @@
     uio:uio_pci_generic     UIO map 0 of the device with that name (uio:uio0/1: map 1)
     vfio:0000:00:04.0       VFIO region 0 (BAR0); vfio-rw: for pread/pwrite instead of mmap
     devmem:0xfea00000+0x1000  a physical range through /dev/mem
+    sim:pc:pci:1234:11e8    any of these on a simulated board (see :mod:`iomem.user.sim`)
 
 A userspace driver takes one of these and never needs to know which it got.
+With ``kernel=`` (a booted simulated kernel) the same strings reach that
+kernel's /dev/mem, PCI sysfs, UIO and VFIO instead of this machine's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .mmio import Mmio
 
@@ -43,13 +47,22 @@ def parse_size(text: str) -> int:
 
 
 def open_target(target: str, *, write: bool = True, force: bool = False,
-                enable: bool = False, irq: bool = False, root: str | Path = "/") -> Mmio:
+                enable: bool = False, irq: bool = False, root: str | Path = "/",
+                kernel: Any = None) -> Mmio:
     """Open the mapping ``target`` names (see the module docstring).
 
     ``irq=True`` attaches the device's interrupt as ``.irq`` (UIO: /dev/uioX;
     VFIO: INTx through an eventfd); ``enable`` turns on a PCI function whose
-    memory decode is off; ``force`` maps a range a driver holds for writing.
+    memory decode is off; ``force`` maps a range a driver holds for writing;
+    ``kernel`` (or a ``sim:`` target) opens it on a simulated kernel.
     """
+    if target.startswith("sim:") or kernel is not None:
+        from .sim import open_sim, open_sim_target
+
+        opts = {"write": write, "force": force, "enable": enable, "irq": irq}
+        if target.startswith("sim:"):
+            return open_sim_target(target, **opts)
+        return open_sim(kernel, target, **opts)
     kind, sep, spec = target.partition(":")
     if not sep or kind not in KINDS:
         raise ValueError(f"not a mapping target: {target!r}; use one of "
