@@ -451,13 +451,23 @@ class SocBoard:
                         cmdline=self.cmdline, **options)
 
 
+def board_for_tree(tree: DeviceTree, name: str, **options: Any) -> DtBoard:
+    """:func:`dt_board`, with QEMU's own device flavours (IDs, region names) when the
+    tree is one QEMU's virt machine made (``linux,dummy-virt``)."""
+    if "linux,dummy-virt" in tree.compatible:
+        from .virt import qemu_virt_options
+
+        options = {**qemu_virt_options(), **options}
+    return dt_board(tree, name, **options)
+
+
 def load_board(path: str | os.PathLike[str], **options: Any) -> DtBoard:
     """A board from a DTB or DTS file (``--board FILE``): named after the file."""
     tree = load(os.fspath(path))
     base = os.path.basename(os.fspath(path))
-    return dt_board(tree, base.rsplit(".", 1)[0], **options)
+    return board_for_tree(tree, base.rsplit(".", 1)[0], **options)
 
 
-__all__ = ["DtBoard", "ModelFactory", "SocBoard", "add_memory_resources", "build_machine",
-           "default_region_name", "do_initcalls", "dt_board", "dt_populate", "late_boot",
-           "load_board", "root_interrupt_controllers"]
+__all__ = ["DtBoard", "ModelFactory", "SocBoard", "add_memory_resources", "board_for_tree",
+           "build_machine", "default_region_name", "do_initcalls", "dt_board", "dt_populate",
+           "late_boot", "load_board", "root_interrupt_controllers"]

@@ -17,6 +17,7 @@ chip registered``.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from ..devices import PL011, PL031, PL061
 from ..devices.base import MmioDevice
@@ -65,10 +66,14 @@ def _pl061(node: DeviceNode, size: int) -> MmioDevice:
     return PL061("pl061")  # QEMU's pl061_id: 0x00041061
 
 
+def qemu_virt_options() -> dict[str, Any]:
+    """The :func:`dt_board` options that make any QEMU virt tree QEMU's machine (a DTB
+    dumped from another QEMU configuration, or the guest's /sys/firmware/fdt)."""
+    return {"arch": "arm64", "region_name": qemu_region_name, "ram_name": "mach-virt.ram",
+            "factories": {"arm,pl011": _pl011, "arm,pl031": _pl031, "arm,pl061": _pl061}}
+
+
 @register_board("virt")
 def build_virt(drivers: bool = True) -> DtBoard:
     """QEMU's arm64 virt board; ``drivers=False`` boots with no built-in driver."""
-    return dt_board(virt_tree(), "virt", arch="arm64",
-                    factories={"arm,pl011": _pl011, "arm,pl031": _pl031, "arm,pl061": _pl061},
-                    region_name=qemu_region_name, ram_name="mach-virt.ram",
-                    builtin_drivers=drivers)
+    return dt_board(virt_tree(), "virt", builtin_drivers=drivers, **qemu_virt_options())
