@@ -4,10 +4,13 @@
     python examples/edu_userspace.py devmem:0xfea00000+1M   # /dev/mem
     python examples/edu_userspace.py uio:uio_pci_generic --irq
     python examples/edu_userspace.py vfio:0000:00:03.0 --irq
+    python examples/edu_userspace.py sim:pc:pci:1234:11e8   # the simulated pc board
+    python examples/edu_userspace.py sim:pc,bind=uio_pci_generic@1234:11e8:uio:uio0 --irq
 
 The driver only sees an :class:`iomem.user.Mmio` (and, with ``--irq``, the
 device's interrupt as ``mmio.irq``); which of PCI sysfs, /dev/mem, UIO or
-VFIO produced it makes no difference. The register map is hw/misc/edu.c's
+VFIO produced it, on a real kernel or on a simulated board (``sim:``
+targets, :mod:`iomem.user.sim`), makes no difference. The register map is hw/misc/edu.c's
 (docs/specs/edu.rst): identification at 0x00, liveness at 0x04 (reads back
 the complement of what was written), factorial at 0x08 computed while
 status bit 0 (0x20) is set, interrupt status/raise/ack at 0x24/0x60/0x64,
@@ -201,7 +204,7 @@ def run_checks(mmio: Mmio, irq: Any = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("target", help="pci:BDF|VENDOR:DEVICE[/BAR], uio:NAME, vfio:BDF, "
-                                   "devmem:ADDR+SIZE")
+                                   "devmem:ADDR+SIZE, or sim:BOARD[,OPTION...]:one of those")
     ap.add_argument("--irq", action="store_true", help="use the device's interrupt (UIO, VFIO)")
     ap.add_argument("--enable", action="store_true", help="turn on memory decode if off")
     ap.add_argument("--json", action="store_true", help="print the facts as JSON")

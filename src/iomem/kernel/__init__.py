@@ -2,7 +2,9 @@
 
 Driver code imports from here (or from :mod:`iomem`) the kernel's names:
 the resource API, ioremap and the accessors, devres, the driver core and
-the platform bus, errno values and ERR_PTR helpers, interrupts, DMA and PCI.
+the platform bus, errno values and ERR_PTR helpers, interrupts, DMA and PCI,
+and what userspace mappings are built from (remap_pfn_range and the pgprots,
+/dev/mem's checks, the UIO driver API).
 """
 
 from . import errno as _errno
@@ -60,6 +62,7 @@ from .device import (
     of_device_id,
     of_match_device,
 )
+from .devmem import devmem_is_allowed, iomem_get_mapping, range_is_allowed, revoke_iomem
 from .devres import (
     devm_add_action,
     devm_add_action_or_reset,
@@ -145,6 +148,8 @@ from .pci import (
     PCI_SLOT,
     PCI_VDEVICE,
     pci_alloc_irq_vectors,
+    pci_check_and_mask_intx,
+    pci_check_and_unmask_intx,
     pci_clear_master,
     pci_dev,
     pci_device_id,
@@ -161,6 +166,7 @@ from .pci import (
     pci_get_domain_bus_and_slot,
     pci_get_drvdata,
     pci_intx,
+    pci_intx_mask_supported,
     pci_irq_vector,
     pci_is_enabled,
     pci_match_id,
@@ -224,6 +230,16 @@ from .platform import (
     platform_irq_count,
     platform_set_drvdata,
 )
+from .remap import (
+    io_remap_pfn_range,
+    pgprot_device,
+    pgprot_noncached,
+    pgprot_t,
+    pgprot_writecombine,
+    remap_pfn_range,
+    unmap_mapping_range,
+    vm_area_struct,
+)
 from .resource import (
     DEFINE_RES_IO,
     DEFINE_RES_IRQ,
@@ -249,6 +265,14 @@ from .spinlock import (
     spin_unlock_irq,
     spin_unlock_irqrestore,
     spinlock_t,
+)
+from .uio import (
+    devm_uio_register_device,
+    uio_event_notify,
+    uio_info,
+    uio_mem,
+    uio_register_device,
+    uio_unregister_device,
 )
 from .vsprintf import pa, pR
 

@@ -140,8 +140,16 @@ def uio_event_notify(info: uio_info) -> None:
         idev.event = (idev.event + 1) & 0xFFFFFFFF
 
 
-def uio_register_device(k: Kernel, parent: Device | None, info: uio_info) -> int:
+def _kernel_of(parent: Device | None) -> Kernel:
+    from .kernel import current_kernel
+
+    k = getattr(parent, "kernel", None)
+    return k if k is not None else current_kernel()
+
+
+def uio_register_device(parent: Device | None, info: uio_info) -> int:
     """``uio_register_device``: 0 or -errno (EINVAL without a name or version)."""
+    k = _kernel_of(parent)
     if not info.name or not info.version:
         return -_errno.EINVAL
     idr = uio_devices(k)
@@ -158,10 +166,11 @@ def uio_register_device(k: Kernel, parent: Device | None, info: uio_info) -> int
     return 0
 
 
-def uio_unregister_device(k: Kernel, info: uio_info) -> None:
+def uio_unregister_device(info: uio_info) -> None:
     idev = info.uio_dev
     if idev is None:
         return
+    k = idev.k
     if info.irq and info.irq != UIO_IRQ_CUSTOM:
         irq_core(k).free_irq(info.irq, idev)
     uio_devices(k).pop(idev.minor, None)
@@ -169,13 +178,13 @@ def uio_unregister_device(k: Kernel, info: uio_info) -> None:
     info.uio_dev = None
 
 
-def devm_uio_register_device(k: Kernel, parent: Device, info: uio_info) -> int:
+def devm_uio_register_device(parent: Device, info: uio_info) -> int:
     """Registered until the parent's driver goes (devres)."""
-    ret = uio_register_device(k, parent, info)
+    ret = uio_register_device(parent, info)
     if ret:
         return ret
-    k.devices.devres_add(parent, lambda _dev, data: uio_unregister_device(k, data), info,
-                         "devm_uio_unregister_device")
+    _kernel_of(parent).devices.devres_add(parent, lambda _dev, data: uio_unregister_device(data),
+                                          info, "devm_uio_unregister_device")
     return 0
 
 
@@ -265,7 +274,7 @@ def uio_read(file: File, count: int = 4, timeout_ns: int | None = None) -> bytes
     while True:
         if idev.event != listener.event_count:
             listener.event_count = idev.event
-            return struct.pack("<i", struct.unpack("<i", idev.event.to_bytes(4, "little"))[0])
+            return struct.pack("<I", idev.event)
         if file.f_flags & O_NONBLOCK:
             raise syscall_error(_errno.EAGAIN, file.path)
         due = clock.next_due
@@ -396,7 +405,7 @@ def _upg_probe(pdev: pci_dev, id: pci_device_id) -> int:
                               (offs + size + psize - 1) & ~(psize - 1), UIO_MEM_PHYS)
         n += 1
     pci_set_drvdata(pdev, gdev)
-    return devm_uio_register_device(k, pdev.dev, info)
+    return devm_uio_register_device(pdev.dev, info)
 
 
 def uio_pci_generic_driver() -> pci_driver:

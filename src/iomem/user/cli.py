@@ -7,6 +7,12 @@ address through /dev/mem unless ``--pci``, ``--uio`` or ``--vfio`` names a
 device, and then ADDR is the offset in its BAR or map. Every access is one
 access of the given width; ranges a kernel driver holds are read but not
 written unless ``--force``.
+
+With ``--board NAME`` the same options reach a simulated board's userspace
+interfaces instead (its PCI sysfs, /dev/mem, UIO and VFIO, :mod:`iomem.user.sim`):
+``--cmdline`` is that kernel's command line (``iomem=relaxed``,
+``vfio.enable_unsafe_noiommu_mode=1``) and ``--bind DRIVER=DEVICE`` does what
+an administrator does before using UIO or VFIO (``new_id``, ``driver_override``).
 """
 
 from __future__ import annotations
@@ -71,6 +77,14 @@ def target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--enable", is_flag=True,
                      help="turn on a PCI function whose memory decode is off"),
         click.option("--root", "root", default="/", hidden=True, envvar="IOMEM_HOST_ROOT"),
+        click.option("--board", "board", default=None, metavar="NAME|FILE",
+                     help="a simulated board instead of this machine (pc, virt, ...)"),
+        click.option("--cmdline", "cmdline", default="", metavar="TEXT",
+                     help="with --board: the simulated kernel's command line "
+                          "(e.g. iomem=relaxed)"),
+        click.option("--bind", "binds", multiple=True, metavar="DRIVER=DEVICE",
+                     help="with --board: bind a driver first (uio_pci_generic, vfio-pci, edu), "
+                          "e.g. uio_pci_generic=1234:11e8"),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -85,6 +99,10 @@ def _open(kw: dict[str, Any], addr: int, length: int, write: bool) -> tuple[Mmio
         raise click.UsageError(f"choose one target, not {' and '.join('--' + c for c in chosen)}")
     if kw["wc"] and not kw.get("pci"):
         raise click.UsageError("--wc goes with --pci")
+    if kw.get("board"):
+        return _open_sim(kw, chosen, addr, length, write)
+    if kw.get("cmdline") or kw.get("binds"):
+        raise click.UsageError("--cmdline and --bind go with --board")
     common = {"write": write, "force": kw["force"], "enable": kw["enable"], "root": kw["root"]}
     if kw.get("pci"):
         m = open_target(f"{'pci-wc' if kw['wc'] else 'pci'}:{kw['pci']}", **common)
@@ -98,6 +116,32 @@ def _open(kw: dict[str, Any], addr: int, length: int, write: bool) -> tuple[Mmio
         m = open_target(f"devmem:{addr:#x}+{max(length, 1):#x}", **common)
         return m, 0, addr
     return m, addr, 0
+
+
+def _open_sim(kw: dict[str, Any], chosen: list[str], addr: int, length: int,
+              write: bool) -> tuple[Mmio, int, int]:
+    """The same targets on a simulated board: boot it, bind, open through its userspace side."""
+    from ..cli.common import resolve_board
+    from .sim import boot_sim, open_sim
+
+    binds = []
+    for b in kw.get("binds") or ():
+        drv, eq, dev = b.partition("=")
+        if not eq or not drv or not dev:
+            raise click.BadParameter(f"{b!r}: use DRIVER=DEVICE, e.g. uio_pci_generic=1234:11e8",
+                                     param_hint="--bind")
+        binds.append((drv, dev))
+    resolve_board(kw["board"])  # a clear --board error before anything boots
+    k = boot_sim(kw["board"], kw.get("cmdline") or "", binds)
+    opts = {"write": write, "force": kw["force"], "enable": kw["enable"]}
+    kind = chosen[0] if chosen else "devmem"
+    if kind == "devmem":
+        if addr < 0:
+            raise click.BadParameter("a physical address is not negative", param_hint="ADDR")
+        return open_sim(k, f"devmem:{addr:#x}+{max(length, 1):#x}", **opts), 0, addr
+    if kind == "pci":
+        kind = "pci-wc" if kw["wc"] else "pci"
+    return open_sim(k, f"{kind}:{kw[chosen[0]]}", **opts), addr, 0
 
 
 def _session(write: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
