@@ -61,6 +61,9 @@ from .events import (
 
 FORMATS = ("mmiotrace", "jsonl", "rwmmio")
 _WORD = re.compile(r"[A-Za-z][\w-]*")
+#: an R/W line (``"%c %d %u.%06lu %d 0x%llx 0x%lx 0x%lx %d"``); %-formatting is the
+#: quickest way Python has to write one
+_RW_LINE = "%s %d %d.%06d %d 0x%x 0x%x 0x%x %d"
 #: events a ring keeps unless told otherwise
 DEFAULT_RING = 1_000_000
 CHUNK = 4096
@@ -123,31 +126,60 @@ def _shown_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-_internal_code: dict[CodeType, bool] = {}
-_sites: dict[tuple, Site] = {}
+# Keyed by id(): cheaper than hashing code objects.  The values keep the code objects
+# alive, so an id is never reused while cached.
+_internal_code: dict[int, tuple[bool, CodeType]] = {}
+_sites: dict[tuple[int, int], tuple[Site, CodeType]] = {}
+_sites_with_caller: dict[tuple[int, int, int, int], tuple[Site, CodeType, Any]] = {}
 
 
 def current_site(depth: int = 1) -> Site | None:
-    """The innermost driver frame above ``depth`` frames up (None: only iomem's own)."""
+    """The innermost driver frame above ``depth`` frames up (None: only iomem's own).
+
+    ``sym0`` is the caller's symbol as first seen from this line (finding the caller
+    on every access would cost as much again; :func:`current_site_and_caller` does)."""
     f: FrameType | None = sys._getframe(depth + 1)
     internal = _internal_code
     while f is not None:
         co = f.f_code
-        inside = internal.get(co)
-        if inside is None:
-            inside = internal[co] = _internal(co.co_filename)
-        if not inside:
-            parent = f.f_back
-            key = (co, f.f_lasti, parent.f_code if parent is not None else None,
-                   parent.f_lasti if parent is not None else -1)
-            site = _sites.get(key)
-            if site is None:
-                where = f"{_shown_path(co.co_filename)}:{f.f_lineno}"
-                site = _sites[key] = Site(where, co.co_name, _sym(f), _sym(parent),
-                                          site_pc(co.co_filename, f.f_lineno or 0))
-            return site
+        known = internal.get(id(co))
+        if known is None:
+            known = internal[id(co)] = (_internal(co.co_filename), co)
+        if not known[0]:
+            key = (id(co), f.f_lasti)
+            hit = _sites.get(key)
+            if hit is None:
+                hit = _sites[key] = (_make_site(f, f.f_back), co)
+            return hit[0]
         f = f.f_back
     return None
+
+
+def current_site_and_caller(depth: int = 1) -> Site | None:
+    """:func:`current_site` with the caller's symbol of this very call (rwmmio's caller0)."""
+    f: FrameType | None = sys._getframe(depth + 1)
+    internal = _internal_code
+    while f is not None:
+        co = f.f_code
+        known = internal.get(id(co))
+        if known is None:
+            known = internal[id(co)] = (_internal(co.co_filename), co)
+        if not known[0]:
+            parent = f.f_back
+            pco = parent.f_code if parent is not None else None
+            key = (id(co), f.f_lasti, id(pco), parent.f_lasti if parent is not None else -1)
+            hit = _sites_with_caller.get(key)
+            if hit is None:
+                hit = _sites_with_caller[key] = (_make_site(f, parent), co, pco)
+            return hit[0]
+        f = f.f_back
+    return None
+
+
+def _make_site(f: FrameType, parent: FrameType | None) -> Site:
+    co = f.f_code
+    return Site(f"{_shown_path(co.co_filename)}:{f.f_lineno}", co.co_name, _sym(f), _sym(parent),
+                site_pc(co.co_filename, f.f_lineno or 0))
 
 
 def _no_site() -> None:
@@ -251,7 +283,9 @@ class Recorder:
         self._fh: IO[str] | None = None
         self._own_fh = False
         self._sink: _Sink
-        self._site = current_site if sites else _no_site
+        find = current_site_and_caller if self.format == "rwmmio" else current_site
+        self._find_site = find
+        self._site = find if sites else _no_site
         self._header: list[Event] = [Version(MMIOTRACE_VERSION)]
         self._next = 0
         self._pids: dict[int, int] = {}
@@ -398,11 +432,23 @@ class Recorder:
     def _write_batch(self, batch: list[Any]) -> None:
         fh = self._fh
         assert fh is not None
-        extras = self.format != "mmiotrace"
-        records = [self._convert(e, extras) for e in batch]
-        if self.format == "mmiotrace":
-            mmiotrace.write(records, fh)
-        elif self.format == "jsonl":
+        if self.format == "mmiotrace":  # accesses straight from their tuples: the bulk
+            pids = self._pids
+            fmt = mmiotrace.format_event
+            lines: list[str] = []
+            add = lines.append
+            for e in batch:
+                if type(e) is tuple:
+                    op, t, mid, phys, width, value, site, _ordered = e
+                    secs, us = divmod((t + 500) // 1000, 1_000_000)
+                    add(_RW_LINE % (op, width, secs, us, mid, phys, value,
+                                    site.pc if site else 0, pids.get(mid, 0)))
+                else:
+                    add(fmt(e))
+            fh.write("\n".join(lines) + "\n")
+            return
+        records = [self._convert(e, True) for e in batch]
+        if self.format == "jsonl":
             jsonl.write(records, fh)
         else:
             for r in rwmmio.from_events(records, maps=self._rw_maps):
@@ -527,7 +573,7 @@ class Recorder:
         limit = sink.limit
         spill = sink.spill
         if self.sites:
-            site = current_site
+            site = self._find_site
 
             def rd(off: int, size: int) -> int:
                 v = read(off, size)
@@ -570,6 +616,14 @@ class Recorder:
             line.connect(listener)
 
     # -- userspace mappings ------------------------------------------------------------------
+
+    def attach_mapping(self, mmio: Any) -> None:
+        """Record an :class:`~iomem.user.Mmio` made before recording started (new ones
+        are recorded when made); its sub-windows share the recording."""
+        shared = mmio._shared
+        if any(ref() is shared for ref, _views in self._user_maps):
+            return
+        self._user_map(shared)
 
     def _user_map(self, shared: Any) -> None:
         if not self.running:
@@ -627,7 +681,7 @@ class Recorder:
         append = buf.append
         limit = sink.limit
         spill = sink.spill
-        site = current_site if self.sites else None
+        site = self._find_site if self.sites else None
 
         if site is not None:
             def getitem(_self: Any, i: int) -> int:
@@ -852,4 +906,5 @@ def record(path: str | os.PathLike[str] | IO[str] | None = None, **options: Any)
 
 
 __all__ = ["CHUNK", "DEFAULT_RING", "FORMATS", "FileSink", "Recorder", "RingSink", "Site",
-           "current_site", "emit", "format_for", "mark", "record", "recording"]
+           "current_site", "current_site_and_caller", "emit", "format_for", "mark", "record",
+           "recording"]
