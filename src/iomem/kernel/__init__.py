@@ -8,6 +8,25 @@ and what userspace mappings are built from (remap_pfn_range and the pgprots,
 """
 
 from . import errno as _errno
+from .amba import (
+    amba_config,
+    amba_device,
+    amba_device_add,
+    amba_device_alloc,
+    amba_device_register,
+    amba_device_unregister,
+    amba_driver,
+    amba_driver_register,
+    amba_driver_unregister,
+    amba_get_drvdata,
+    amba_id,
+    amba_manf,
+    amba_part,
+    amba_release_regions,
+    amba_request_regions,
+    amba_rev,
+    amba_set_drvdata,
+)
 from .api import (
     inb,
     inl,
@@ -44,6 +63,19 @@ from .api import (
     request_region,
     request_resource,
     udelay,
+)
+from .clk import (
+    clk_disable_unprepare,
+    clk_get,
+    clk_get_rate,
+    clk_prepare_enable,
+    clk_put,
+    devm_clk_get,
+    devm_clk_get_enabled,
+    devm_clk_get_optional,
+    of_clk_add_provider,
+    of_clk_get,
+    of_clk_get_by_name,
 )
 from .device import (
     Device,
@@ -133,7 +165,44 @@ from .irq import (
     request_threaded_irq,
     synchronize_irq,
 )
+from .irqdomain import (
+    generic_handle_domain_irq,
+    irq_create_mapping,
+    irq_dispose_mapping,
+    irq_domain_add_linear,
+    irq_domain_remove,
+    irq_find_mapping,
+)
 from .kernel import Kernel, current_kernel
+from .module import (
+    builtin_platform_driver,
+    module_amba_driver,
+    module_exit,
+    module_init,
+    module_platform_driver,
+)
+from .of import (
+    irq_of_parse_and_map,
+    of_address_to_resource,
+    of_alias_get_id,
+    of_device_is_big_endian,
+    of_device_is_compatible,
+    of_find_compatible_node,
+    of_find_device_by_node,
+    of_find_node_by_path,
+    of_io_request_and_map,
+    of_iomap,
+    of_irq_count,
+    of_irq_get,
+    of_irq_get_byname,
+    of_parse_phandle,
+    of_platform_populate,
+    of_property_match_string,
+    of_property_read_bool,
+    of_property_read_string,
+    of_property_read_u32,
+    of_property_read_u32_array,
+)
 from .pci import (
     PCI_ANY_ID,
     PCI_DEVFN,
