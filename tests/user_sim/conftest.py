@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 
 from iomem.kernel import Kernel
-from iomem.kernel.pci import pci_core, pci_dev
 from iomem.user.sim import boot_sim
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-
-EDU_BAR0 = 0xFEA00000
-NOIOMMU = "vfio.enable_unsafe_noiommu_mode=1"
-
 
 @pytest.fixture
 def boot() -> Iterator[Callable[..., Kernel]]:
@@ -39,8 +34,3 @@ def k(boot: Callable[..., Kernel]) -> Kernel:
     """The pc board as booted by default (strict devmem, no driver on edu)."""
     return boot()
 
-
-def edu_pdev(k: Kernel) -> pci_dev:
-    d = pci_core(k).find("0000:00:04.0")
-    assert d is not None
-    return d

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 
 import pytest
-from conftest import EDU_BAR0, NOIOMMU, edu_pdev
+from sim_rig import EDU_BAR0, NOIOMMU, edu_pdev
 
 from iomem.kernel import Kernel
 from iomem.kernel import devmem as D

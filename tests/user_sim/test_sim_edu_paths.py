@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import edu_userspace
-from conftest import NOIOMMU
+from sim_rig import NOIOMMU
 
 from iomem.kernel import Kernel
 from iomem.kernel.uio import find_uio, uio_sysfs
