@@ -150,3 +150,19 @@ def test_the_real_userspace_trace_names_the_driver_lines() -> None:
     assert first.extra["func"] == "edu_is_edu"
     assert "iomem/drivers/edu.py:" in first.extra["site"]
     assert first.extra["sym0"].startswith("scenario+0x")
+
+
+def test_the_same_userspace_driver_on_the_simulated_board_agrees_with_the_real_run() -> None:
+    """Through the simulated kernel's PCI sysfs resource0 mmap: recorded once, as the
+    userspace mapping it is (a userspace VMA is not an ioremap: mmiotrace would not
+    see it, so the kernel layer does not record it twice)."""
+    from iomem.user import open_target
+
+    with record(format="jsonl") as rec, open_target("sim:pc:pci:1234:11e8") as m:
+        facts = _scenario()(m)
+    assert facts["fact_13"] == 1932053504
+    sim = list(rec.events())
+    (mp,) = [e for e in sim if type(e) is Map]
+    assert mp.extra["user"] and mp.extra["backend"] == "pci-sysfs"
+    res = diff(sim, read(EDU_REAL), polls=True)
+    assert res.identical, res.render()

@@ -244,3 +244,41 @@ def test_rwmmio_output_names_the_callers(sim_edu: SimEdu) -> None:
     w = next(ln for ln in lines if "rwmmio_write:" in ln)
     assert "width=32 val=0x7 addr=0x" in w
     assert "test_rwmmio_output_names_the_callers+0x" in w
+
+
+def test_a_ring_written_to_a_file_when_recording_stops(sim_edu: SimEdu, tmp_path: Path) -> None:
+    for name in ("t.txt", "t.jsonl", "t.rwmmio"):
+        out = tmp_path / name
+        with record(out, ring=10, sites=False):
+            base = sim_edu.k.ioremap(EDU_BAR, 0x1000)
+            for i in range(30):
+                kio.writel(i, base + 4)
+            assert not out.exists() or out.read_text() == ""
+        text = out.read_text()
+        if name == "t.rwmmio":
+            assert text.startswith("# tracer: nop\n")
+            assert text.count("rwmmio_write:") == 10
+        else:
+            events = list(read(out))
+            assert Lost(21) in events  # 30 writes and the MAP, 10 kept
+            assert [e.value for e in events if type(e) is Rw] == list(range(20, 30))
+
+
+def test_a_mapping_made_before_can_be_added(tmp_path: Path) -> None:
+    m = Mmio.from_buffer(bytearray(64), phys=0x2000)
+    with record() as rec:
+        m.writel(5, 8)  # not recorded: the mapping predates the recorder
+        rec.attach_mapping(m)
+        rec.attach_mapping(m)  # once is enough
+        m.writel(6, 8)
+    events = list(rec.events())
+    assert [(e.op, e.phys, e.value) for e in events if type(e) is Rw] == [("W", 0x2008, 6)]
+    assert [type(e) for e in events].count(Map) == 1
+
+
+def test_a_recorder_records_once() -> None:
+    rec = Recorder()
+    with rec:
+        pass
+    with pytest.raises(RuntimeError, match="records once"):
+        rec.start()

@@ -30,6 +30,7 @@ line and function.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import re
 import sys
@@ -558,7 +559,9 @@ class Recorder:
     def _layer(self, area: Any, read: Callable, write: Callable, ordered: bool
                ) -> tuple[Callable, Callable]:
         """The IoPaths layer: recording read/write for areas mapped while recording."""
-        if area.pio or not self.running:
+        if area.pio or not self.running or isinstance(area, _user_area_type()):
+            # port I/O is not MMIO; a userspace VMA (kernel/remap.py) is not an ioremap,
+            # so mmiotrace does not see it: it is recorded as the userspace mapping it is
             return read, write
         mid = self._area_ids.get(area)
         if mid is None:
@@ -642,11 +645,16 @@ class Recorder:
             def now() -> int:
                 return mono() - t0
         phys = w.phys if w.phys is not None else 0
-        dev = _sysfs_pcidev(w.info.get("path"))
-        if dev is None and isinstance(w.info.get("pcidev"), PciDev):
-            dev = w.info["pcidev"]
-        if dev is not None:
-            self._pcidev(dev)
+        vma = w.info.get("vma")
+        if vma is not None:  # a simulated kernel's userspace mapping: its PCI functions
+            for dev in _kernel_pcidevs(vma.vm_mm.k):
+                self._pcidev(dev)
+        else:
+            dev = _sysfs_pcidev(w.info.get("path"))
+            if dev is None and isinstance(w.info.get("pcidev"), PciDev):
+                dev = w.info["pcidev"]
+            if dev is not None:
+                self._pcidev(dev)
         extra: dict[str, Any] = {"name": w.name, "user": True}
         for key in ("memtype", "backend", "path"):
             if w.info.get(key):
@@ -802,6 +810,16 @@ class _KernelWatch:
                           "size": buf.size, "name": buf.name, "kind": buf.kind})
 
 
+@functools.cache
+def _user_area_type() -> type | tuple[type, ...]:
+    """The kernel's area class for userspace VMAs (none in a kernel without them)."""
+    try:
+        from ..kernel.remap import UserArea
+    except ImportError:
+        return ()
+    return UserArea
+
+
 # -- facts about what is mapped ------------------------------------------------------------
 
 def _buffer_address(w: Any) -> int:
@@ -844,7 +862,7 @@ def _kernel_pcidevs(k: Any) -> list[PciDev]:
 
 def _sysfs_pcidev(path: object) -> PciDev | None:
     """The PCIDEV record of the function whose sysfs resourceN file ``path`` is."""
-    if not path:
+    if not path or "/sys/" not in str(path):
         return None
     dev = Path(str(path)).parent
     try:
