@@ -1,6 +1,6 @@
 """Tracing against a real kernel: the e1000 driver's mmiotrace, and the edu driver's
 register logic recorded through PCI sysfs on QEMU's edu against the same logic in the
-simulated kernel driver.
+simulated kernel driver and through the simulated kernel's PCI sysfs.
 
 One boot of the pc machine: mmiotrace on (tracefs), e1000 loaded, its link
 brought up, unloaded, tracing off; then the edu scenario from userspace under
@@ -150,4 +150,11 @@ def test_the_userspace_edu_run_matches_the_simulated_kernel_driver(guest: Any,
     res = diff(sim, real, names=("simulated kernel driver", "real edu from userspace"),
                polls=True)
     assert res.identical, res.render()
-    assert not res.sides[0].keys.keys() - {"1234:11e8 BAR0"}
+    assert set(res.sides[0].keys) == set(res.sides[1].keys) == {"1234:11e8 BAR0"}
+    # and the same userspace driver through the simulated kernel's PCI sysfs
+    from iomem.user import open_target
+
+    with record(format="jsonl") as rec, open_target("sim:pc:pci:1234:11e8") as m:
+        _guest_module().scenario(m)
+    res = diff(list(rec.events()), real, polls=True)
+    assert res.identical, res.render()
