@@ -51,7 +51,13 @@ VIRT_IOMEM = ("09000000-09000fff : pl011@9000000\n"
               "  09010000-09010fff : rtc-pl031\n"
               "09030000-09030fff : pl061@9030000\n"
               "  09030000-09030fff : 9030000.pl061 pl061@9030000\n"
-              "40000000-7fffffff : System RAM\n")
+              "10000000-3efeffff : pcie@10000000\n"
+              "  10000000-1003ffff : 0000:00:01.0\n"
+              "  10040000-10040fff : 0000:00:01.0\n"
+              "40000000-7fffffff : System RAM\n"
+              "4010000000-401fffffff : PCI ECAM\n"
+              "8000000000-ffffffffff : pcie@10000000\n"
+              "  8000000000-8000003fff : 0000:00:01.0\n")
 
 
 def test_python_dash_m_runs_the_cli() -> None:
@@ -64,10 +70,11 @@ def test_views() -> None:
     assert run("iomem").output == VIRT_IOMEM
     assert run("iomem", "--user").output.splitlines()[:2] == [
         "00000000-00000000 : pl011@9000000", "  00000000-00000000 : 9000000.pl011 pl011@9000000"]
-    # the three drivers' mappings, in probe order: uart-pl011, pl061_gpio, rtc-pl031
+    # the drivers' mappings by address: uart-pl011, pl061_gpio, rtc-pl031, then the 256 MiB
+    # ECAM window of pci-host-generic (ioremap_np) on its own alignment
     assert [ln.split("phys=")[1] for ln in run("vmallocinfo").output.splitlines()] == [
         "0x0000000009000000 ioremap", "0x0000000009030000 ioremap",
-        "0x0000000009010000 ioremap"]
+        "0x0000000009010000 ioremap", "0x0000004010000000 ioremap"]
     dm = run("dmesg", "--append", "iomem=relaxed").output
     assert "[    0.000000] Kernel command line: iomem=relaxed" in dm
     mt = run("mtree", "-f").output

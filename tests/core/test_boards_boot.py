@@ -88,7 +88,7 @@ def test_virt_boots_with_ram_and_a_pl011() -> None:
     k = iomem.boot("virt")
     assert k.arch.name == "arm64" and k.board_name == "virt"
     assert "Machine model: linux,dummy-virt" in k.dmesg()
-    assert k.proc_iomem().endswith("40000000-7fffffff : System RAM\n")
+    assert "40000000-7fffffff : System RAM" in k.proc_iomem().splitlines()
     mtree = k.mtree().splitlines()
     assert mtree[:3] == ["address-space: memory",
                          "  0000000000000000-ffffffffffffffff (prio 0, i/o): system",
@@ -141,7 +141,13 @@ def test_virt_proc_iomem_shows_the_amba_resource_as_linux_does() -> None:
                               "  09010000-09010fff : rtc-pl031\n"
                               "09030000-09030fff : pl061@9030000\n"
                               "  09030000-09030fff : 9030000.pl061 pl061@9030000\n"
-                              "40000000-7fffffff : System RAM\n")
+                              "10000000-3efeffff : pcie@10000000\n"
+                              "  10000000-1003ffff : 0000:00:01.0\n"
+                              "  10040000-10040fff : 0000:00:01.0\n"
+                              "40000000-7fffffff : System RAM\n"
+                              "4010000000-401fffffff : PCI ECAM\n"
+                              "8000000000-ffffffffff : pcie@10000000\n"
+                              "  8000000000-8000003fff : 0000:00:01.0\n")
 
 
 def test_boards_built_in_tests_map_their_device() -> None:

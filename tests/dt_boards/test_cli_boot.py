@@ -77,7 +77,7 @@ def test_dt_lists_models_and_drivers() -> None:
     out = run("dt", "virt").output
     row = next(ln for ln in out.splitlines() if ln.strip().startswith("9000000.pl011"))
     assert row.split()[-2:] == ["PL011", "uart-pl011"]
-    assert "3 with a model, 5 with a driver" in out
+    assert "3 with a model, 6 with a driver" in out
 
 
 def test_the_python_board_example_runs() -> None:

@@ -91,7 +91,7 @@ def test_pl011_unbind_gives_everything_back_and_bind_reuses_the_numbers() -> Non
     k.devices.unbind("9000000.pl011")
     assert "9000000.pl011 pl011@9000000" not in k.proc_iomem()
     assert "09000000-09000fff : pl011@9000000" in k.proc_iomem()  # the bus's resource stays
-    assert [a.phys_addr for a in k.vm_areas()] == [0x09030000, 0x09010000]
+    assert {a.phys_addr for a in k.vm_areas()} == {0x09030000, 0x4010000000, 0x09010000}
     assert 13 not in _irqs(k) and "ttyAMA0" not in serial_state(k).ports
     assert serial_state(k).consoles == []
     assert k.devices.bind("uart-pl011", "9000000.pl011") == 0
@@ -277,3 +277,46 @@ def test_armv8_pmu_takes_its_ppi_as_linux_irq_14_on_virt() -> None:
     k = iomem.boot("virt")
     assert _irqs(k)[14] == "arm-pmu"
     assert "hw perfevents: enabled with armv8_pmuv3 PMU driver, 7 counters available" in _lines(k)
+
+
+# -- pci-host-generic -------------------------------------------------------------------------
+
+def test_pci_host_generic_claims_its_windows_and_ecam_and_the_core_assigns_bars() -> None:
+    k = iomem.boot("virt")
+    host = k.devices.find_device("4010000000.pcie")
+    assert host.driver.name == "pci-host-generic"
+    assert k.proc_ioports() == "0000-ffff : pcie@10000000\n  1000-101f : 0000:00:01.0\n"
+    assert "4010000000-401fffffff : PCI ECAM" in k.proc_iomem().splitlines()
+    nic = k.machine.pci_host.function_at(0, 1 << 3)
+    # the core wrote the assignment into the function's BAR 4 (decoding stays off: no
+    # driver has enabled it)
+    bar4 = nic.config_read(0x20, 4) | nic.config_read(0x24, 4) << 32
+    assert bar4 & ~0xF == 0x8000000000 and nic.bar_address(nic.bars[4]) is None
+
+
+def test_pci_intx_routes_through_the_interrupt_map_when_a_driver_enables() -> None:
+    from iomem.kernel.pci import (
+        PCI_DEVICE,
+        pci_device_id,
+        pci_driver,
+        pci_enable_device,
+        pci_register_driver,
+    )
+
+    k = iomem.boot("virt")
+    seen = []
+
+    def probe(pdev, id) -> int:
+        ret = pci_enable_device(pdev)
+        seen.append((ret, pdev.irq))
+        return ret
+
+    with k:
+        pci_register_driver(pci_driver("virtio-net-test", [PCI_DEVICE(0x1AF4, 0x1000),
+                                                           pci_device_id()], probe, None))
+    # QEMU's map: slot 1 INTA is SPI 4 (INTID 36); the next free Linux irq after 1-16 is 17
+    assert seen == [(0, 17)]
+    assert _irqs(k).get(17) is None  # mapped, no handler yet
+    from iomem.kernel.irqdomain import irq_domains
+
+    assert irq_domains(k).hwirq_of(17)[1] == 36

@@ -17,8 +17,9 @@ def test_virt_models_the_primecells_with_qemus_ids_and_logs_the_rest() -> None:
     assert (uart.periphid, rtc.periphid, gpio.periphid) == (0x00141011, 0x00141031, 0x00041061)
     unmodelled = b.unmodelled()
     assert len([p for p in unmodelled if p.startswith("/virtio_mmio@")]) == 32
-    assert {"/fw-cfg@9020000", "/flash@0", "/intc@8000000", "/intc@8000000/v2m@8020000",
-            "/pcie@10000000"} <= set(unmodelled)
+    assert {"/fw-cfg@9020000", "/flash@0", "/intc@8000000",
+            "/intc@8000000/v2m@8020000"} <= set(unmodelled)
+    assert b.machine.pci_host.function_at(0, 1 << 3).name == "virtio-net-pci"  # 00:01.0
     # two reg entries, two regions, QEMU's names
     assert [r.name for r in b.regions["/flash@0"]] == ["virt.flash0", "virt.flash1"]
     assert [r.name for r in b.regions["/intc@8000000"]] == ["gic_dist", "gic_cpu"]

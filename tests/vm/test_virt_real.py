@@ -25,7 +25,7 @@ from iomem.vm import dump_dtb
 from iomem.vm.runner import RunResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dt_boards"))
-from test_virt_vs_real import device_lines, irq_table, log_lines  # noqa: E402
+from test_virt_vs_real import device_lines, irq_table, log_lines, outside_ram  # noqa: E402
 
 pytestmark = pytest.mark.vm(machine="virt")
 
@@ -48,6 +48,8 @@ def test_proc_iomem_agrees_live(guest: RunResult, sim: iomem.Kernel) -> None:
     real = guest.text("/proc/iomem")
     assert device_lines(real) == device_lines(sim.proc_iomem())
     assert len(device_lines(real)) == 6
+    # and everything outside RAM: the PCIe windows, ECAM and the NIC's BARs too
+    assert outside_ram(real) == outside_ram(sim.proc_iomem())
 
 
 def test_primecell_ids_agree_live(guest: RunResult, sim: iomem.Kernel) -> None:
@@ -67,7 +69,8 @@ def test_probe_lines_agree_live(guest: RunResult, sim: iomem.Kernel) -> None:
     mine = log_lines(sim.dmesg())
     for prefix in ("9000000.pl011: ttyAMA0 at MMIO", "pl061_gpio 9030000.pl061:",
                    "rtc-pl031 9010000.pl031: registered", "Serial: AMBA PL011 UART driver",
-                   "printk: console [ttyAMA0]", "hw perfevents:", "arch_timer:"):
+                   "printk: console [ttyAMA0]", "hw perfevents:", "arch_timer:",
+                   "pci-host-generic", "pci_bus", "pci "):
         assert [ln for ln in real if ln.startswith(prefix)] == \
             [ln for ln in mine if ln.startswith(prefix)], prefix
 

@@ -21,7 +21,11 @@ from typing import Any
 
 from ..devices import PL011, PL031, PL061
 from ..devices.base import MmioDevice
+from ..devices.pci import PciFunction, PciHost
+from ..devices.pci.config import BarKind
+from ..devices.pci.function import BarOps
 from ..of import DeviceNode, DeviceTree, load_builtin
+from ..phys import AccessRules
 from . import register_board
 from .dt import DtBoard, dt_board
 
@@ -73,7 +77,51 @@ def qemu_virt_options() -> dict[str, Any]:
             "factories": {"arm,pl011": _pl011, "arm,pl031": _pl031, "arm,pl061": _pl061}}
 
 
+class VirtioNetPci(PciFunction):
+    """QEMU's default NIC on virt, ``virtio-net-pci`` (1af4:1000) at 00:01.0: its identity
+    and BARs (I/O 32 bytes, MSI-X 4 KiB, 64-bit prefetchable 16 KiB, a 256 KiB option
+    ROM); the registers are not modelled."""
+
+    name = "virtio-net-pci"
+    vendor_id, device_id, class_code = 0x1AF4, 0x1000, 0x020000
+    subsystem_vendor_id, subsystem_id = 0x1AF4, 0x0001
+    interrupt_pin = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        for index, size, kind, pref, name in (
+                (0, 32, BarKind.IO, False, "virtio-pci-io"),
+                (1, 4096, BarKind.MEM32, False, "virtio-net-pci-msix"),
+                (4, 16 * 1024, BarKind.MEM64, True, "virtio-pci")):
+            self.add_bar(index, size, kind, prefetch=pref, name=name, ops=_noregs())
+        self.add_rom(b"\x55\xaa", size=256 * 1024, name="virtio-net-pci.rom")
+
+
+def _noregs() -> BarOps:
+    return BarOps(AccessRules(valid_sizes=frozenset({1, 2, 4, 8})), lambda off, size: 0,
+                  lambda off, size, value: None)
+
+
+def add_pci_host(board: DtBoard, nic: bool = True) -> PciHost:
+    """Replace the unmodelled ECAM of ``pcie@10000000`` by QEMU's GPEX host (ECAM, the
+    I/O and memory windows, INTA-D on SPIs 3-6) with its bridge at 00:00.0 and, as
+    QEMU's default configuration has, a virtio-net NIC at 00:01.0."""
+    m = board.machine
+    for region in [r for r in m.memory.regions if r.name == "pcie-ecam"]:
+        m.memory.remove_region(region)
+    host = PciHost.virt(m)
+    if nic:
+        host.plug(VirtioNetPci(), 1)
+    m.pci_host = host  # type: ignore[attr-defined]
+    board.models.pop("/pcie@10000000", None)
+    board.regions.pop("/pcie@10000000", None)
+    return host
+
+
 @register_board("virt")
-def build_virt(drivers: bool = True) -> DtBoard:
-    """QEMU's arm64 virt board; ``drivers=False`` boots with no built-in driver."""
-    return dt_board(virt_tree(), "virt", builtin_drivers=drivers, **qemu_virt_options())
+def build_virt(drivers: bool = True, nic: bool = True) -> DtBoard:
+    """QEMU's arm64 virt board; ``drivers=False`` boots with no built-in driver,
+    ``nic=False`` leaves the PCIe bus with its host bridge only (QEMU's ``-nic none``)."""
+    board = dt_board(virt_tree(), "virt", builtin_drivers=drivers, **qemu_virt_options())
+    add_pci_host(board, nic)
+    return board

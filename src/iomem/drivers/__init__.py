@@ -13,7 +13,8 @@ itself with the kernel's tables when this package is imported.
   ``pl061_gpio`` (AMBA); :mod:`.of_serial` ``of_serial`` (8250/16550);
   :mod:`.syscon` (regmap over a shared register block); :mod:`.sp804` and the
   architected timer (TIMER_OF_DECLARE, in :mod:`iomem.kernel.of`);
-  :mod:`.arm_pmu` ``armv8-pmu``; :mod:`.edu` (PCI).
+  :mod:`.arm_pmu` ``armv8-pmu``; :mod:`.pci_host_generic` ``pci-host-generic``
+  (ECAM host bridges); :mod:`.edu` (PCI).
 - :mod:`.serial_core`, :mod:`.rtc_core`, :mod:`.gpiolib`,
   :mod:`.clocksource`: the subsystem cores those drivers register with.
 """
@@ -45,7 +46,7 @@ class BuiltinDriver:
 
 
 def _builtin() -> list[BuiltinDriver]:
-    from . import arm_pmu, of_serial, pl011, pl031, pl061, sp804, syscon
+    from . import arm_pmu, of_serial, pci_host_generic, pl011, pl031, pl061, sp804, syscon
 
     return [
         BuiltinDriver("syscon", "postcore", syscon.syscon_init, ("syscon",), "library"),
@@ -53,6 +54,8 @@ def _builtin() -> list[BuiltinDriver]:
         BuiltinDriver("armv8-pmu", "device", arm_pmu.armv8_pmu_driver_init,
                       tuple(i.compatible for i in arm_pmu.armv8_pmu_of_device_ids)),
         BuiltinDriver("pl061_gpio", "device", pl061.pl061_gpio_init, ("arm,pl061",)),
+        BuiltinDriver("pci-host-generic", "device", pci_host_generic.gen_pci_init,
+                      tuple(i.compatible for i in pci_host_generic.gen_pci_of_match)),
         BuiltinDriver("serial8250", "device", of_serial.serial8250_init, (), "core"),
         BuiltinDriver("of_serial", "device", of_serial.of_platform_serial_init,
                       tuple(i.compatible for i in of_serial.of_platform_serial_table)),
