@@ -140,3 +140,17 @@ def test_virt_amba_devices_are_added_in_the_order_of_the_tree() -> None:
     k = iomem.boot("virt")
     assert [d.name for d in k.devices.devices if d.bus and d.bus.name == "amba"] == [
         "9030000.pl061", "9010000.pl031", "9000000.pl011"]  # creation order, as in the tree
+
+
+def test_a_duplicate_amba_device_is_refused_with_its_sysfs_path() -> None:
+    from iomem.kernel.amba import amba_device, amba_device_add
+    from iomem.kernel.resource import Resource
+
+    k = iomem.boot("virt", drivers=False)
+    with k:
+        dup = amba_device("9000000.pl011", Resource(0x09100000, 0x09100FFF, None, 0x200),
+                          periphid=0x00041011)
+        assert amba_device_add(dup) == -17
+    assert ("sysfs: cannot create duplicate filename '/devices/platform/9000000.pl011'"
+            in k.dmesg())
+    assert "09100000" not in k.proc_iomem()  # the resource went back with the failure

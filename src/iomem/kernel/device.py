@@ -180,7 +180,7 @@ class DeviceCore:
 
     @staticmethod
     def sysfs_path(dev: Device) -> str:
-        """Where the device sits under /sys (platform devices without a parent hang
+        """Where the device sits under /sys (platform and AMBA devices without a parent hang
         off the ``platform`` bus device)."""
         names = []
         d: Device | None = dev
@@ -188,7 +188,7 @@ class DeviceCore:
             names.append(d.name)
             top = d
             d = d.parent
-        if top.bus is not None and top.bus.name == "platform":
+        if top.bus is not None and top.bus.name in ("platform", "amba"):
             names.append("platform")
         return "/devices/" + "/".join(reversed(names))
 

@@ -20,7 +20,10 @@ context (registering the driver binds it to every matching device);
 devres gives everything back).  Like an unsigned out-of-tree module on
 Debian's kernel, the first one taints the kernel (O, E) and says so.
 Outside :func:`load_module` the ``module_*`` calls do nothing, so a module
-file can also be imported as a library.
+file can also be imported as a library.  :func:`module_prepare` (run the
+file: its device models register) and :func:`module_insert` (init it in a
+kernel) are the two halves, for a board that must be built with the
+models a module defines (``iomem boot --driver``).
 """
 
 from __future__ import annotations
