@@ -128,3 +128,50 @@ def test_module_errors_name_the_file_and_line(tmp_path: Path) -> None:
         load_module(failing, k)
     with pytest.raises(ModuleLoadError, match="No such file"):
         load_module(tmp_path / "missing.py", k)
+
+
+def test_platform_resources_and_irqs_by_name_and_of_helpers(boot) -> None:
+    from iomem.kernel import (
+        IORESOURCE_MEM,
+        devm_platform_ioremap_resource_byname,
+        of_address_to_resource,
+        of_iomap,
+        platform_get_irq_byname,
+        platform_get_resource,
+        platform_get_resource_byname,
+    )
+    from iomem.kernel.resource import Resource
+
+    k = boot("""
+        dma@10000000 { compatible = "acme,dma"; reg = <0x10000000 0x100>, <0x10001000 0x40>;
+                       reg-names = "ctrl", "fifo"; interrupts = <0 3 4>, <0 4 1>;
+                       interrupt-names = "done", "error"; };
+    """)
+    got = {}
+
+    def probe(pdev) -> int:
+        got["res"] = [(str(r), r.name) for r in pdev.resource]
+        got["fifo"] = str(platform_get_resource_byname(pdev, IORESOURCE_MEM, "fifo"))
+        got["none"] = platform_get_resource(pdev, IORESOURCE_MEM, 2)
+        got["irqs"] = (platform_get_irq_byname(pdev, "error"), platform_get_irq_byname(pdev,
+                                                                                       "done"))
+        base = devm_platform_ioremap_resource_byname(pdev, "fifo")
+        got["claim"] = k.proc_iomem().splitlines()[0]
+        r = Resource()
+        got["of"] = (of_address_to_resource(pdev.of_node, 1, r), str(r), r.name,
+                     of_address_to_resource(pdev.of_node, 2, Resource()))
+        raw = of_iomap(pdev.of_node, 0)
+        got["of_iomap"] = (raw.phys, k.proc_iomem().count("10000000-100000ff"))
+        k.iounmap(raw)
+        return 0 if base else -12
+
+    with k:
+        platform_driver_register(platform_driver(
+            "acme-dma", probe=probe, of_match_table=[OfDeviceId(compatible="acme,dma")]))
+    assert got["res"] == [("[mem 0x10000000-0x100000ff]", "ctrl"),
+                          ("[mem 0x10001000-0x1000103f]", "fifo")]
+    assert got["fifo"] == "[mem 0x10001000-0x1000103f]" and got["none"] is None
+    assert got["irqs"] == (9, 10)  # mapped in the order asked, not the order listed
+    assert got["claim"] == "10001000-1000103f : 10000000.dma fifo"
+    assert got["of"] == (0, "[mem 0x10001000-0x1000103f]", "fifo", -22)
+    assert got["of_iomap"] == (0x10000000, 0)  # of_iomap maps without claiming
