@@ -27,6 +27,7 @@ import contextlib
 import mmap
 import platform
 import struct
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +67,21 @@ def _count(fn: str, count: object) -> int:
     return count
 
 
+class _ViewTable(list):
+    """The per-width view table of a mapping.  Accessor objects keep the views in
+    plain attributes for speed; replacing a view here (a tracer wrapping a mapping
+    that already exists) refreshes them."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__([None] * size)
+        self.users: weakref.WeakSet[Mmio] = weakref.WeakSet()
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        super().__setitem__(i, value)
+        for user in list(self.users):
+            user._flatten()
+
+
 class _PairView:
     """Index-addressed element access over a read/write pair: what a typed
     memoryview is for a buffer window (index ``i`` is byte ``i * size``)."""
@@ -102,7 +118,7 @@ class _Shared:
     def __init__(self, window: Window) -> None:
         self.window = window
         self.users = 0
-        self.views: list[Any] = [None] * 32
+        self.views: list[Any] = _ViewTable(32)
         #: called once when the mapping is released (a tracer's UNMAP)
         self.unmap_hooks: list[Callable[[], None]] = []
         self._base: memoryview | None = None
@@ -171,7 +187,8 @@ class Mmio:
     """
 
     __slots__ = ("_shared", "_views", "_hi", "_lo", "_start", "_size", "_closed", "irq",
-                 "__weakref__")
+                 "_v1", "_v2", "_v4", "_v8", "_v17", "_v18", "_v20", "_v24",
+                 "_h1", "_h2", "_h4", "_h8", "__weakref__")
 
     def __init__(self, window: Window, *, _shared: _Shared | None = None, _start: int = 0,
                  _size: int | None = None) -> None:
@@ -190,11 +207,22 @@ class Mmio:
         """Point the accessors at the shared views and set the per-width bounds."""
         s = self._shared
         self._views = s.views
+        if isinstance(s.views, _ViewTable):
+            s.views.users.add(self)
         hi = [-1] * 9
         for size in _FMT:
             if size in s.widths:
                 hi[size] = self._lo + self._size - size
         self._hi = hi
+        self._flatten()
+
+    def _flatten(self) -> None:
+        """Copy the per-width views and bounds into plain attributes: the generated
+        accessors read ``self._v4``/``self._h4`` instead of indexing two lists."""
+        for size in _FMT:
+            setattr(self, f"_h{size}", self._hi[size])
+            setattr(self, f"_v{size}", self._views[size])
+            setattr(self, f"_v{size + _RELAXED}", self._views[size + _RELAXED])
 
     # -- making and closing ---------------------------------------------------
 
@@ -231,6 +259,7 @@ class Mmio:
         self._closed = True
         self._hi = [-1] * 9
         self._views = [None] * 32
+        self._flatten()
         s = self._shared
         s.users -= 1
         if s.users == 0:
@@ -439,40 +468,53 @@ for _s, _n in _ISIZES.items():
         ACCESSORS[f"iowrite{_s}be"] = (_n, True, True, False)
 
 
+# The accessors are generated from one template per direction, with the width's
+# view and bound attribute names written in: each access is then a type check,
+# one alignment test, one bounds test and one typed-memoryview element, and no
+# list indexing (the hot path is within a small factor of a bare memoryview).
+_READ_TEMPLATE = """
+def {name}(self, off):
+    if off.__class__ is int:
+        p = off + self._lo
+        if not p & {mask} and off >= 0 and p <= self._h{size}:
+            return {load}
+    return self._refuse({name!r}, off, {size})
+"""
+
+_WRITE_TEMPLATE = """
+def {name}(self, value, off):
+    if value.__class__ is not int or not 0 <= value <= {limit}:
+        value = _check_value({name!r}, value, {size})
+    if off.__class__ is int:
+        p = off + self._lo
+        if not p & {mask} and off >= 0 and p <= self._h{size}:
+            try:
+                self._v{vi}[p >> {shift}] = {store}
+            except TypeError:
+                self._readonly({name!r})
+            return
+    self._refuse({name!r}, off, {size})
+"""
+
+
 def _make(name: str, size: int, is_write: bool, swap: bool, relaxed: bool) -> Callable:
-    shift = _SHIFT[size]
-    mask = size - 1
     vi = size + (_RELAXED if relaxed else 0)
-    limit = (1 << _BITS[size]) - 1
-    if is_write:
-        def accessor(self: Mmio, value: int, off: int) -> None:
-            if value.__class__ is not int or not 0 <= value <= limit:
-                value = _check_value(name, value, size)
-            if off.__class__ is int:
-                p = off + self._lo
-                if not p & mask and self._lo <= p <= self._hi[size]:
-                    if swap:
-                        value = _swab(value, size)
-                    try:
-                        self._views[vi][p >> shift] = value
-                    except TypeError:
-                        self._readonly(name)
-                    return
-            self._refuse(name, off, size)
-        sig, kind = f"{name}(value, offset)", "store"
-    else:
-        def accessor(self: Mmio, off: int) -> int:  # type: ignore[misc]
-            if off.__class__ is int:
-                p = off + self._lo
-                if not p & mask and self._lo <= p <= self._hi[size]:
-                    v = self._views[vi][p >> shift]
-                    return _swab(v, size) if swap else v
-            return self._refuse(name, off, size)
-        sig, kind = f"{name}(offset)", "load"
+    element = f"self._v{vi}[p >> {_SHIFT[size]}]"
+    src = (_WRITE_TEMPLATE if is_write else _READ_TEMPLATE).format(
+        name=name, size=size, mask=size - 1, vi=vi, shift=_SHIFT[size],
+        limit=(1 << _BITS[size]) - 1,
+        load=f"_swab({element}, {size})" if swap else element,
+        store=f"_swab(value, {size})" if swap else "value")
+    namespace: dict[str, Any] = {"_swab": _swab, "_check_value": _check_value}
+    # compiled under this file's name, so frame walkers (tracers, the sanitizer) that
+    # skip iomem's own frames skip these too
+    exec(compile(src, __file__, "exec"), namespace)  # noqa: S102
+    accessor = namespace[name]
+    sig, kind = (f"{name}(value, offset)", "store") if is_write else (f"{name}(offset)", "load")
     endian = "big-endian" if swap else "little-endian"
     accessor.__doc__ = (f"``{sig}``: one {_BITS[size]}-bit {endian} {kind}"
                         f"{', relaxed' if relaxed else ''}.")
-    accessor.__name__ = accessor.__qualname__ = name
+    accessor.__qualname__ = f"Mmio.{name}"
     return accessor
 
 
