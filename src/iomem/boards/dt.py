@@ -277,10 +277,15 @@ def do_initcalls(k: Kernel, tree: DeviceTree, builtin: bool = True,
 def dt_populate(k: Kernel, tree: DeviceTree, *, builtin_drivers: bool = True,
                 open_console: bool = True) -> None:
     """Boot ``k`` on ``tree`` (the steps in the module docstring)."""
+    from contextlib import nullcontext
+
     from ..kernel.clk import of_clk_init
     from ..kernel.of import of_irq_init, of_set_root, timer_probe
 
-    with k.active():
+    # what the built-in drivers map and claim at boot is the kernel's, not the code
+    # under test: a sanitizer watching this kernel neither judges nor tracks it
+    quiet = k.sanitizer.quiet() if k.sanitizer is not None else nullcontext()
+    with k.active(), quiet:
         if builtin_drivers:
             import iomem.drivers as drv
 
