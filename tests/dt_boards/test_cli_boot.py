@@ -87,3 +87,13 @@ def test_the_python_board_example_runs() -> None:
     assert " 10:          1     GIC-0  37-fasteoi   widget" in p.stdout
     ns = runpy.run_path(str(EXAMPLES / "acme_board.py"))
     assert ns["acme_board"]().model == "Acme widget board"
+
+
+def test_the_sanitizer_does_not_count_the_built_in_drivers_boot_claims(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text("import iomem\nk = iomem.current_kernel()\n"
+                      "k.devices.unbind('9010000.pl031')\nprint(k.proc_iomem().count('rtc'))\n")
+    r = run("run", "--check", "--board", "virt", str(script))
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == "0"
+    assert "iomem sanitizer: no problems found" in r.output
