@@ -117,3 +117,27 @@ def test_every_node_of_qemus_tree_is_accounted_for_after_boot() -> None:
     assert {d.of_node for d in k.devices.devices if d.of_node is not None} == made
     assert accounted[st.tree.find_node_by_path("/intc@8000000")] == \
         "set up early by its irqchip/clock driver"
+
+
+def test_kernel_devices_are_named_as_linux_names_them(boot) -> None:
+    k = iomem.boot("virt")
+    names = {d.name: d.bus.name for d in k.devices.devices if d.of_node is not None}
+    for name, bus in (("psci", "platform"), ("platform-bus@c000000", "platform"),
+                      ("9020000.fw-cfg", "platform"), ("a000000.virtio_mmio", "platform"),
+                      ("a003e00.virtio_mmio", "platform"), ("gpio-keys", "platform"),
+                      ("4010000000.pcie", "platform"), ("pmu", "platform"),
+                      ("0.flash", "platform"), ("timer", "platform"),
+                      ("9000000.pl011", "amba"), ("9010000.pl031", "amba"),
+                      ("9030000.pl061", "amba")):
+        assert names[name] == bus, name
+    flash = k.devices.find_device("0.flash")
+    assert [(str(r), r.name) for r in flash.resource] == [
+        ("[mem 0x00000000-0x03ffffff]", "flash@0"), ("[mem 0x04000000-0x07ffffff]", "flash@0")]
+    nested = boot("""
+        soc { compatible = "simple-bus"; #address-cells = <1>; #size-cells = <1>; ranges;
+              leds { compatible = "gpio-leds"; };
+              timer@10000000 { compatible = "acme,timer"; reg = <0x10000000 0x100>; }; };
+    """)
+    devs = {d.name: d for d in nested.devices.devices if d.of_node is not None}
+    assert {"soc", "soc:leds", "10000000.timer"} <= set(devs)
+    assert devs["soc:leds"].parent is devs["soc"] and devs["10000000.timer"].parent is devs["soc"]
