@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..trace import recorder as _trace  # interrupts (MSI too) show on traces
 from .errno import EBUSY, EINVAL, ENOTCONN
 
 if TYPE_CHECKING:
@@ -342,6 +343,9 @@ class IrqCore:
                 return
 
     def _run_actions(self, desc: IrqDesc) -> int:
+        if _trace.recording():
+            _trace.emit("irq", irq=desc.irq, hwirq=desc.hwirq, chip=desc.chip,
+                        handlers=[a.name for a in desc.actions])
         desc.in_progress = True
         desc.count += 1
         ret = IRQ_NONE

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...phys import AccessRules, AddressSpace, BusError, Region, RegionOps
+from ...trace import recorder as _trace  # device DMA shows on traces
 from . import regs as R
 from .config import BarKind, ConfigError, PciConfigSpace
 from .msi import MsiCapability, MsixCapability
@@ -478,6 +479,9 @@ class PciFunction:
         """
         if length <= 0:
             return b""
+        if _trace.recording():
+            _trace.emit("dma", device=self.address, op="read", addr=addr, len=length,
+                        blocked=not self.bus_master)
         if not self.bus_master:
             self.dma_blocked.append(("read", addr, length))
             return bytes(length)
@@ -512,6 +516,9 @@ class PciFunction:
         the bus-master bit; unassigned bytes are recorded in ``dma_errors``)."""
         if not data:
             return
+        if _trace.recording():
+            _trace.emit("dma", device=self.address, op="write", addr=addr, len=len(data),
+                        blocked=not self.bus_master)
         if not self.bus_master:
             self.dma_blocked.append(("write", addr, len(data)))
             return
