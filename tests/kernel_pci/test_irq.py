@@ -204,11 +204,12 @@ def test_proc_interrupts_format(k: Kernel) -> None:
 
 
 def test_platform_irqs_on_a_board_without_an_interrupt_controller_description() -> None:
-    """virt hands platform_get_irq's number straight to request_irq: one descriptor per
-    machine line, made on first use."""
-    from iomem.boards import boot
+    """A board with no device tree and no irq domain hands machine line numbers straight
+    to request_irq: one descriptor per machine line, made on first use."""
+    from iomem.boards import Board, boot
+    from iomem.machine import Machine
 
-    k = boot("virt")
+    k = boot(Board("bare", Machine("bare", arch="arm64"), "arm64", lambda k: None))
     with k:
         assert request_irq(33, lambda irq, d: IRQ_HANDLED, 0, "uart-pl011", None) == 0
         desc = irq_core(k).descs[33]
