@@ -99,6 +99,8 @@ class _PairView:
     def __setitem__(self, i: int, value: int) -> None:
         if self._write is None:
             raise TypeError(self._why)
+        if value.__class__ is not int or not 0 <= value < 1 << (8 * self._size):
+            raise ValueError("value does not fit the access")  # the accessor explains
         self._write(i << self._shift, self._size, value)
 
 
@@ -481,18 +483,25 @@ def {name}(self, off):
     return self._refuse({name!r}, off, {size})
 """
 
+# Stores leave the value's range check to the typed memoryview itself (it raises
+# for a value that does not fit the element) and check it only when that fails;
+# the byte-swapping forms check first, since a swapped value always fits.
 _WRITE_TEMPLATE = """
 def {name}(self, value, off):
-    if value.__class__ is not int or not 0 <= value <= {limit}:
-        value = _check_value({name!r}, value, {size})
-    if off.__class__ is int:
-        p = off + self._lo
-        if not p & {mask} and off >= 0 and p <= self._h{size}:
-            try:
-                self._v{vi}[p >> {shift}] = {store}
+    try:
+        {precheck}p = off + self._lo
+        if off.__class__ is int and not p & {mask} and off >= 0 and p <= self._h{size}:
+            self._v{vi}[p >> {shift}] = {store}
+            return
+    except (TypeError, ValueError, OverflowError):
+        value = _check_value({name!r}, value, {size})  # a bad value raises here
+        if off.__class__ is int and not (off + self._lo) & {mask} and off >= 0 \\
+                and off + self._lo <= self._h{size}:
+            try:  # a negative value in range, now in two's complement
+                self._v{vi}[(off + self._lo) >> {shift}] = {store}
+                return
             except TypeError:
                 self._readonly({name!r})
-            return
     self._refuse({name!r}, off, {size})
 """
 
@@ -504,7 +513,10 @@ def _make(name: str, size: int, is_write: bool, swap: bool, relaxed: bool) -> Ca
         name=name, size=size, mask=size - 1, vi=vi, shift=_SHIFT[size],
         limit=(1 << _BITS[size]) - 1,
         load=f"_swab({element}, {size})" if swap else element,
-        store=f"_swab(value, {size})" if swap else "value")
+        store=f"_swab(value, {size})" if swap else "value",
+        precheck=(f"value = _check_value({name!r}, value, {size}) "
+                  f"if value.__class__ is not int or not 0 <= value <= {(1 << _BITS[size]) - 1} "
+                  "else value\n        ") if swap else "")
     namespace: dict[str, Any] = {"_swab": _swab, "_check_value": _check_value}
     # compiled under this file's name, so frame walkers (tracers, the sanitizer) that
     # skip iomem's own frames skip these too
