@@ -353,7 +353,10 @@ class DeviceCore:
             return -ENODEV
         if dev.driver is not None:
             return -16
-        if not dev.bus.match(dev, drv):
+        matched = dev.bus.match(dev, drv)
+        if matched is not True and isinstance(matched, int) and matched < 0:
+            return matched  # the bus cannot tell yet (-EPROBE_DEFER): bind_store fails
+        if not matched:
             return -ENODEV
         return self.driver_probe_device(drv, dev)
 
