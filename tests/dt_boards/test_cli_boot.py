@@ -84,7 +84,7 @@ def test_the_python_board_example_runs() -> None:
     p = subprocess.run([sys.executable, str(EXAMPLES / "acme_board.py")], capture_output=True,
                        text=True, check=True)
     assert "jobs completed by interrupt: 1" in p.stdout
-    assert " 10:          1     GIC-0  37-fasteoi   widget" in p.stdout
+    assert " 10:          1     GIC-0  37 Level     widget" in p.stdout
     ns = runpy.run_path(str(EXAMPLES / "acme_board.py"))
     assert ns["acme_board"]().model == "Acme widget board"
 

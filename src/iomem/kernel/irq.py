@@ -408,6 +408,7 @@ class IrqCore:
             prec += 1
             j *= 10
         out = [" " * (prec + 8) + f"CPU{0:<8d}"]
+        show_level = not self.k.arch.is_x86
         for irq in sorted(self.descs):
             desc = self.descs[irq]
             if not desc.actions and not desc.count:
@@ -415,7 +416,10 @@ class IrqCore:
             line = f"{irq:{prec}d}: {desc.count:10d} "
             line += f" {desc.chip:>8s}"
             line += f" {desc.hwirq:{prec}d}"
-            line += f"-{desc.flow:<8s}"
+            if show_level:  # arm64 selects GENERIC_IRQ_SHOW_LEVEL; its GIC descs have no name
+                line += f" {'Level' if desc.level else 'Edge':<8s}"
+            else:
+                line += f"-{desc.flow:<8s}"
             if desc.actions:
                 line += "  " + ", ".join(a.name for a in desc.actions)
             out.append(line)
