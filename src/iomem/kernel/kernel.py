@@ -15,6 +15,7 @@ import contextvars
 import hashlib
 import os
 import sys
+import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -55,7 +56,8 @@ TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The interpreter's own library (stdlib, site-packages: click, pytest, ...) is not
 # part of any call trace the kernel would print.
-_RUNTIME = tuple({os.path.dirname(os.__file__) + os.sep})
+_RUNTIME = tuple({os.path.dirname(os.__file__) + os.sep,
+                  *(sysconfig.get_paths()[k] + os.sep for k in ("purelib", "platlib"))})
 _PLUMBING = {os.path.join(_HERE, f) for f in ("kernel.py", "ioremap.py", "api.py", "io.py")}
 
 
