@@ -301,7 +301,9 @@ class Kernel:
         self.printk_warn("------------[ cut here ]------------")
         if message:
             self.printk_warn(message)
-        caller = sys._getframe(1)
+        caller = sys._getframe(1)  # the warning's site: where WARN_ON*() was called
+        while caller.f_code.co_name in ("WARN_ON", "WARN_ON_ONCE") and caller.f_back:
+            caller = caller.f_back
         self.printk_warn(f"WARNING: CPU: 0 PID: {self.pid} at {file}:{caller.f_lineno} "
                          f"{func}+0x{max(caller.f_lasti, 0):x}/0x{len(caller.f_code.co_code):x}")
         self.printk_warn("Modules linked in:")
