@@ -82,6 +82,30 @@ class _ViewTable(list):
             user._flatten()
 
 
+class _Shifted:
+    """Window-relative element access over any view: index ``i`` is byte
+    ``lo + i * size`` of the mapping, refused (IndexError) when that is not an
+    aligned element inside the window; the accessors then explain why."""
+
+    __slots__ = ("_view", "_lo", "_shift", "_mask", "_hi")
+
+    def __init__(self, view: Any, lo: int, size: int, hi: int) -> None:
+        self._view, self._lo, self._shift, self._mask, self._hi = (
+            view, lo, _SHIFT[size], size - 1, hi)
+
+    def _index(self, i: int) -> int:
+        p = (i << self._shift) + self._lo
+        if p & self._mask or p > self._hi or self._view is None:
+            raise IndexError(i)
+        return p >> self._shift
+
+    def __getitem__(self, i: int) -> int:
+        return self._view[self._index(i)]
+
+    def __setitem__(self, i: int, value: int) -> None:
+        self._view[self._index(i)] = value
+
+
 class _PairView:
     """Index-addressed element access over a read/write pair: what a typed
     memoryview is for a buffer window (index ``i`` is byte ``i * size``)."""
@@ -219,12 +243,45 @@ class Mmio:
         self._flatten()
 
     def _flatten(self) -> None:
-        """Copy the per-width views and bounds into plain attributes: the generated
-        accessors read ``self._v4``/``self._h4`` instead of indexing two lists."""
+        """Set the fast views: per width, a memoryview slice from this window's first
+        byte to its last whole element, so an offset indexes it directly and the slice
+        bounds the window.  Where that cannot be (a mapping reached through calls, a
+        recording view, a window that starts unaligned) an adapter that checks the
+        physical alignment and bound itself takes its place."""
+        aligned = self._lo % 8 == 0
         for size in _FMT:
-            setattr(self, f"_h{size}", self._hi[size])
-            setattr(self, f"_v{size}", self._views[size])
-            setattr(self, f"_v{size + _RELAXED}", self._views[size + _RELAXED])
+            hi = self._hi[size]
+            setattr(self, f"_h{size}", hi)
+            for vi in (size, size + _RELAXED):
+                view = self._views[vi]
+                if aligned and type(view) is memoryview and hi >= 0:
+                    first = self._lo >> _SHIFT[size]
+                    fast: Any = view[first:first + self._size // size]
+                else:
+                    fast = _Shifted(view, self._lo, size, hi)
+                setattr(self, f"_v{vi}", fast)
+
+    def _general_read(self, name: str, off: object, size: int, vi: int, swap: bool) -> int:
+        """Every check, for what the fast path does not take; explains a refusal."""
+        if off.__class__ is int:
+            p = off + self._lo  # type: ignore[operator]
+            if not p & (size - 1) and off >= 0 and p <= self._hi[size]:  # type: ignore[operator]
+                v = self._views[vi][p >> _SHIFT[size]]
+                return _swab(v, size) if swap else v
+        return self._refuse(name, off, size)
+
+    def _general_write(self, name: str, value: object, off: object, size: int, vi: int,
+                       swap: bool) -> None:
+        value = _check_value(name, value, size)  # a bad value raises here
+        if off.__class__ is int:
+            p = off + self._lo  # type: ignore[operator]
+            if not p & (size - 1) and off >= 0 and p <= self._hi[size]:  # type: ignore[operator]
+                try:
+                    self._views[vi][p >> _SHIFT[size]] = _swab(value, size) if swap else value
+                    return
+                except TypeError:
+                    self._readonly(name)
+        self._refuse(name, off, size)
 
     # -- making and closing ---------------------------------------------------
 
@@ -471,52 +528,44 @@ for _s, _n in _ISIZES.items():
 
 
 # The accessors are generated from one template per direction, with the width's
-# view and bound attribute names written in: each access is then a type check,
-# one alignment test, one bounds test and one typed-memoryview element, and no
-# list indexing (the hot path is within a small factor of a bare memoryview).
+# attribute names written in.  The fast path indexes a memoryview slice that
+# starts at the window's first byte and ends at its last element (see
+# Mmio._flatten), so an access is a type check, an alignment test, a sign test
+# and one typed-memoryview element: the slice's own bounds check refuses the
+# rest.  Anything else (a window that is not a plain buffer, an unaligned
+# window start, a value or offset the fast path cannot take) goes to the general
+# path, which checks everything and explains a refusal.
 _READ_TEMPLATE = """
 def {name}(self, off):
-    if off.__class__ is int:
-        p = off + self._lo
-        if not p & {mask} and off >= 0 and p <= self._h{size}:
+    if off.__class__ is int and not off & {mask} and off >= 0:
+        try:
             return {load}
-    return self._refuse({name!r}, off, {size})
+        except (IndexError, TypeError):
+            pass
+    return self._general_read({name!r}, off, {size}, {vi}, {swap})
 """
 
-# Stores leave the value's range check to the typed memoryview itself (it raises
-# for a value that does not fit the element) and check it only when that fails;
-# the byte-swapping forms check first, since a swapped value always fits.
 _WRITE_TEMPLATE = """
 def {name}(self, value, off):
-    try:
-        {precheck}p = off + self._lo
-        if off.__class__ is int and not p & {mask} and off >= 0 and p <= self._h{size}:
-            self._v{vi}[p >> {shift}] = {store}
+    if off.__class__ is int and not off & {mask} and off >= 0:
+        try:
+            {precheck}self._v{vi}[off >> {shift}] = {store}
             return
-    except (TypeError, ValueError, OverflowError):
-        value = _check_value({name!r}, value, {size})  # a bad value raises here
-        if off.__class__ is int and not (off + self._lo) & {mask} and off >= 0 \\
-                and off + self._lo <= self._h{size}:
-            try:  # a negative value in range, now in two's complement
-                self._v{vi}[(off + self._lo) >> {shift}] = {store}
-                return
-            except TypeError:
-                self._readonly({name!r})
-    self._refuse({name!r}, off, {size})
+        except (IndexError, TypeError, ValueError, OverflowError):
+            pass
+    self._general_write({name!r}, value, off, {size}, {vi}, {swap})
 """
 
 
 def _make(name: str, size: int, is_write: bool, swap: bool, relaxed: bool) -> Callable:
     vi = size + (_RELAXED if relaxed else 0)
-    element = f"self._v{vi}[p >> {_SHIFT[size]}]"
+    element = f"self._v{vi}[off >> {_SHIFT[size]}]"
     src = (_WRITE_TEMPLATE if is_write else _READ_TEMPLATE).format(
-        name=name, size=size, mask=size - 1, vi=vi, shift=_SHIFT[size],
-        limit=(1 << _BITS[size]) - 1,
+        name=name, size=size, mask=size - 1, vi=vi, shift=_SHIFT[size], swap=swap,
         load=f"_swab({element}, {size})" if swap else element,
         store=f"_swab(value, {size})" if swap else "value",
-        precheck=(f"value = _check_value({name!r}, value, {size}) "
-                  f"if value.__class__ is not int or not 0 <= value <= {(1 << _BITS[size]) - 1} "
-                  "else value\n        ") if swap else "")
+        precheck=(f"value = _check_value({name!r}, value, {size})\n            ")
+        if swap else "")
     namespace: dict[str, Any] = {"_swab": _swab, "_check_value": _check_value}
     # compiled under this file's name, so frame walkers (tracers, the sanitizer) that
     # skip iomem's own frames skip these too
