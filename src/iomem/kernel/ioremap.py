@@ -116,7 +116,7 @@ class VmArea:
     __slots__ = ("kernel", "addr", "size", "flags", "phys_addr", "caller", "memtype",
                  "req_phys", "req_size", "lo", "hi", "dead", "linear", "pio",
                  "read", "write", "read_relaxed", "write_relaxed", "trace_id", "name",
-                 "__weakref__")
+                 "direct", "__weakref__")
 
     def __init__(self, kernel: Kernel, addr: int, size: int, phys_addr: int, caller: str,
                  memtype: str, req_phys: int, req_size: int, flags: int = VM_IOREMAP,
