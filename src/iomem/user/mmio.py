@@ -82,27 +82,36 @@ class _ViewTable(list):
             user._flatten()
 
 
+class _Refused(Exception):
+    """The fast path cannot take this access; the general path checks and explains."""
+
+
 class _Shifted:
     """Window-relative element access over any view: index ``i`` is byte
-    ``lo + i * size`` of the mapping, refused (IndexError) when that is not an
-    aligned element inside the window; the accessors then explain why."""
+    ``lo + i * size`` of the mapping.  Anything the fast path must not do (not an
+    aligned element inside the window, a value that does not fit) raises
+    :class:`_Refused` before the view is touched, so a device callback runs at
+    most once and its own exceptions reach the caller unchanged."""
 
-    __slots__ = ("_view", "_lo", "_shift", "_mask", "_hi")
+    __slots__ = ("_view", "_lo", "_shift", "_mask", "_hi", "_limit")
 
     def __init__(self, view: Any, lo: int, size: int, hi: int) -> None:
         self._view, self._lo, self._shift, self._mask, self._hi = (
             view, lo, _SHIFT[size], size - 1, hi)
+        self._limit = (1 << (8 * size)) - 1
 
     def _index(self, i: int) -> int:
         p = (i << self._shift) + self._lo
         if p & self._mask or p > self._hi or self._view is None:
-            raise IndexError(i)
+            raise _Refused
         return p >> self._shift
 
     def __getitem__(self, i: int) -> int:
         return self._view[self._index(i)]
 
     def __setitem__(self, i: int, value: int) -> None:
+        if value.__class__ is not int or not 0 <= value <= self._limit:
+            raise _Refused
         self._view[self._index(i)] = value
 
 
@@ -122,7 +131,7 @@ class _PairView:
 
     def __setitem__(self, i: int, value: int) -> None:
         if self._write is None:
-            raise TypeError(self._why)
+            raise _Refused(self._why)  # the accessor reports the read-only window
         if value.__class__ is not int or not 0 <= value < 1 << (8 * self._size):
             raise ValueError("value does not fit the access")  # the accessor explains
         self._write(i << self._shift, self._size, value)
@@ -279,7 +288,7 @@ class Mmio:
                 try:
                     self._views[vi][p >> _SHIFT[size]] = _swab(value, size) if swap else value
                     return
-                except TypeError:
+                except (TypeError, _Refused):  # a read-only buffer or window
                     self._readonly(name)
         self._refuse(name, off, size)
 
@@ -540,8 +549,11 @@ def {name}(self, off):
     if off.__class__ is int and not off & {mask} and off >= 0:
         try:
             return {load}
-        except (IndexError, TypeError):
+        except _Refused:
             pass
+        except IndexError:  # past a slice's end; anything else came from a device
+            if self._v{vi}.__class__ is not memoryview:
+                raise
     return self._general_read({name!r}, off, {size}, {vi}, {swap})
 """
 
@@ -551,8 +563,11 @@ def {name}(self, value, off):
         try:
             {precheck}self._v{vi}[off >> {shift}] = {store}
             return
-        except (IndexError, TypeError, ValueError, OverflowError):
+        except _Refused:
             pass
+        except (IndexError, TypeError, ValueError, OverflowError):
+            if self._v{vi}.__class__ is not memoryview:
+                raise  # from a device or backend: the access was made
     self._general_write({name!r}, value, off, {size}, {vi}, {swap})
 """
 
@@ -566,7 +581,8 @@ def _make(name: str, size: int, is_write: bool, swap: bool, relaxed: bool) -> Ca
         store=f"_swab(value, {size})" if swap else "value",
         precheck=(f"value = _check_value({name!r}, value, {size})\n            ")
         if swap else "")
-    namespace: dict[str, Any] = {"_swab": _swab, "_check_value": _check_value}
+    namespace: dict[str, Any] = {"_swab": _swab, "_check_value": _check_value,
+                                 "_Refused": _Refused}
     # compiled under this file's name, so frame walkers (tracers, the sanitizer) that
     # skip iomem's own frames skip these too
     exec(compile(src, __file__, "exec"), namespace)  # noqa: S102
@@ -654,7 +670,7 @@ def _make_string(name: str, size: int, is_write: bool) -> Callable:
             try:
                 for v in items[1:]:
                     view[p] = v
-            except TypeError:
+            except (TypeError, _Refused):
                 self._readonly(name)
         fn = writes
     else:
@@ -749,7 +765,7 @@ def memcpy_toio(self: Mmio, off: int, src: Any, count: int) -> None:
         for i, n in copy_chunks(pos, count, self._shared.widths):
             views[n + _RELAXED][(pos + i) >> _SHIFT[n]] = int.from_bytes(data[i:i + n],
                                                                            "little")
-    except TypeError:
+    except (TypeError, _Refused):
         self._readonly("memcpy_toio")
 
 
@@ -763,7 +779,7 @@ def memset_io(self: Mmio, off: int, value: int, count: int) -> None:
     try:
         for i, n in copy_chunks(pos, count, self._shared.widths):
             views[n + _RELAXED][(pos + i) >> _SHIFT[n]] = fill[n]
-    except TypeError:
+    except (TypeError, _Refused):
         self._readonly("memset_io")
 
 
