@@ -20,3 +20,12 @@ def test_edu_dma_and_msi_are_recorded() -> None:
     dma = [e for e in rec.events() if getattr(e, "kind", "") == "dma" and "op" in e.fields]
     assert dma and dma[0].fields["op"] == "read" and dma[0].fields["len"] == 5
     assert dma[0].fields["device"] == "0000:00:04.0"
+
+
+def test_recording_into_a_missing_directory_is_one_clear_error(tmp_path) -> None:
+    import pytest
+
+    target = tmp_path / "nosuch" / "t.txt"
+    with pytest.raises(FileNotFoundError, match="does not exist"), trace.record(target):
+        pass
+    assert not (tmp_path / "nosuch").exists()

@@ -133,3 +133,15 @@ def test_user_errors_are_one_line(host: FakeHost, args: tuple[str, ...], message
 def test_parse_width() -> None:
     assert [parse_width(w) for w in ("8", "16", "32", "64", "b", "H", "w", "l")] == [
         8, 16, 32, 64, 8, 16, 32, 64]
+
+
+def test_poll_refuses_timeouts_that_are_not_seconds() -> None:
+    from click.testing import CliRunner
+
+    from iomem.cli.main import cli
+
+    for bad in ("nan", "-1", "inf"):
+        r = CliRunner().invoke(cli, ["poll", "--board", "pc", "--pci", "1234:11e8", "0x20",
+                                     "0x1", "0x1", "--timeout", bad])
+        assert r.exit_code == 2, (bad, r.output)
+        assert "--timeout" in r.output and "Traceback" not in r.output

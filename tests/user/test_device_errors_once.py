@@ -51,3 +51,15 @@ def test_a_bad_value_never_reaches_the_device() -> None:
     with pytest.raises(MmioValueError):
         m.iowrite32be(1 << 32, 0x10)
     assert dev.calls == []
+
+
+@pytest.mark.parametrize("name", ["lo_hi_writeq", "hi_lo_writeq"])
+def test_a_split_write_past_the_end_writes_neither_half(name: str) -> None:
+    import mmap
+
+    from iomem.user import MmioError
+
+    m = Mmio.from_buffer(mmap.mmap(-1, 64))
+    with pytest.raises(MmioError):
+        getattr(m, name)(0x1122334455667788, 60)
+    assert m.readl(60) == 0

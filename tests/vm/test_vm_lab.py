@@ -16,7 +16,7 @@ from iomem.vm.errors import GuestCommandError, VMSetupError, VMTimeout
 
 pytestmark = pytest.mark.vm
 
-#: The issue's bound for a warm boot plus one guest command.
+#: The bound for a warm boot plus one guest command.
 WARM_LIMIT = 30.0
 
 

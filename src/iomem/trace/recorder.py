@@ -380,8 +380,9 @@ class Recorder:
             self._fh = self.path  # type: ignore[assignment]
             return
         p = Path(self.path)  # type: ignore[arg-type]
-        if p.parent != Path(""):
-            p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.parent.is_dir():
+            raise FileNotFoundError(f"cannot write the trace {str(p)!r}: the directory "
+                                    f"{str(p.parent)!r} does not exist")
         self._fh = open(p, "w", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         self._own_fh = True
 

@@ -18,6 +18,7 @@ an administrator does before using UIO or VFIO (``new_id``, ``driver_override``)
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -304,13 +305,18 @@ def _do_poll(m: Mmio, off: int, _shown: int, bits: int, mask: int, want: int, ti
 @click.argument("value")
 @click.option("--width", "width", default="32", show_default=True,
               help="access width in bits (8/16/32/64)")
-@click.option("--timeout", type=float, default=1.0, show_default=True, help="seconds")
-@click.option("--interval", type=float, default=0.001, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0, max=86400), default=1.0,
+              show_default=True, help="seconds")
+@click.option("--interval", type=click.FloatRange(min=0, max=60), default=0.001,
+              show_default=True,
               help="seconds between reads")
 @user_errors
 def poll_cmd(addr: str, mask: str, value: str, width: str, timeout: float, interval: float,
              **kw: Any) -> None:
     """Read ADDR until (value & MASK) == VALUE; print the last read. Exit 1 on timeout."""
+    for opt, secs in (("--timeout", timeout), ("--interval", interval)):
+        if not math.isfinite(secs):
+            raise click.BadParameter(f"{secs!r} is not a number of seconds", param_hint=opt)
     bits = parse_width(width)
     m_ = parse_number(mask, "MASK")
     want = parse_number(value, "VALUE")

@@ -609,6 +609,7 @@ def _make_split(name: str, first_lo: bool, relaxed: bool, is_write: bool) -> Cal
     if is_write:
         def split_write(self: Mmio, value: int, off: int) -> None:
             value = _check_value(name, value, 8)
+            self._range(name, off, 8)  # both halves fit, or neither is written
             if first_lo:
                 wr(self, value & 0xFFFFFFFF, off)
                 wr(self, value >> 32, off + 4)
