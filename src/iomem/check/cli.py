@@ -65,7 +65,10 @@ def run(check: bool, fail_on: str, board: str, model: str, seed: int | None,
         for k in result.session.kernels:
             for ev in k.cpu.events:
                 click.echo(ev.mark_line())
-    if sanitize:
+    if sanitize and not result.ran:
+        click.echo("iomem sanitizer: the script did not compile, so nothing was checked",
+                   err=True)
+    elif sanitize:
         click.echo(render_text(result.reports), err=True)
     if json_out is not None:
         json_out.write(render_json(result.reports) + "\n")

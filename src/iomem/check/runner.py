@@ -84,10 +84,26 @@ class RunResult:
     status: int
     reports: list[Report]
     session: Session
+    #: False when the script never started (it did not compile)
+    ran: bool = True
 
     @property
     def errors(self) -> list[Report]:
         return [r for r in self.reports if r.is_error]
+
+
+def _print_script_traceback(exc: BaseException, path: str) -> None:
+    """The traceback Python would print for the script: from the script's first frame
+    on (not this runner's or runpy's), a SyntaxError as Python words it."""
+    if isinstance(exc, SyntaxError):
+        print("".join(traceback.format_exception_only(exc)), end="", file=sys.stderr)
+        return
+    tb = exc.__traceback__
+    script = os.path.abspath(path)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
+        tb = tb.tb_next
+    print("".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__)),
+          end="", file=sys.stderr)
 
 
 def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
@@ -99,6 +115,7 @@ def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
     from . import lab  # noqa: F401 - the pitfall lab board
 
     status = 0
+    ran = True
     with Session(memory_model, sanitize, seed) as session:
         k = boot(board) if board is not None else None
         saved_argv, saved_path = sys.argv, list(sys.path)
@@ -112,6 +129,8 @@ def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
                 runpy.run_path(path, run_name="__main__")
         except SystemExit as e:
             status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if e.code is not None and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)  # sys.exit("message"), as Python shows it
         except KERNEL_STOPS as e:
             status = 1
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -120,9 +139,10 @@ def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
             session.note_exception(e)
         except Exception as e:  # noqa: BLE001 - the script's own bug: show it as Python would
             status = 1
-            traceback.print_exc()
+            _print_script_traceback(e, path)
             session.note_exception(e)
+            ran = not isinstance(e, SyntaxError)
         finally:
             sys.argv, sys.path[:] = saved_argv, saved_path
     sys.stdout.flush()
-    return RunResult(status, session.finish(), session)
+    return RunResult(status, session.finish(), session, ran)
