@@ -193,32 +193,46 @@ def devices_from_kernel(k: Kernel, config_bytes: int | None = None) -> list[LsDe
 
 # -- filters (lib/filter.c) ------------------------------------------------------------
 
+def _hex_field(text: str, limit: int, what: str) -> int:
+    """One hex field of a filter, or -1 for any; pciutils' lib/filter.c wording."""
+    if text in ("", "*"):
+        return -1
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise ValueError(what) from None
+    if not 0 <= value <= limit or text.startswith(("-", "+", "0x", "0X")):
+        raise ValueError(what)
+    return value
+
+
 def parse_slot_filter(text: str) -> tuple[int, int, int, int]:
     """``[[[[<domain>]:]<bus>]:][<slot>][.[<func>]]`` -> (domain, bus, slot, func), -1 = any."""
-    domain = bus = slot = func = -1
-    head, dot, f = text.partition(".")
-    if dot and f not in ("", "*"):
-        func = int(f, 16)
-        if not 0 <= func <= 7:
-            raise ValueError("-s: Invalid function number")
+    domain = bus = -1
+    head, _dot, f = text.partition(".")
+    func = _hex_field(f, 7, "-s: Invalid function number")
     parts = head.split(":")
     if len(parts) > 3:
         raise ValueError("-s: Invalid slot/function number")
-    vals = [None if p in ("", "*") else int(p, 16) for p in parts]
-    if len(vals) == 3:
-        domain, bus, slot = (-1 if v is None else v for v in vals)
-    elif len(vals) == 2:
-        bus, slot = (-1 if v is None else v for v in vals)
-    else:
-        slot = -1 if vals[0] is None else vals[0]
-    if slot > 0x1F:
-        raise ValueError("-s: Invalid slot number")
+    if len(parts) == 3:
+        domain = _hex_field(parts[0], 0x7FFFFFFF, "-s: Invalid domain number")
+    if len(parts) >= 2:
+        bus = _hex_field(parts[-2], 0xFF, "-s: Invalid bus number")
+    slot = _hex_field(parts[-1], 0x1F, "-s: Invalid slot number")
     return domain, bus, slot, func
 
 
 def parse_id_filter(text: str) -> tuple[int, int]:
-    vend, _, dev = text.partition(":")
-    return (-1 if vend in ("", "*") else int(vend, 16), -1 if dev in ("", "*") else int(dev, 16))
+    """``[<vendor>]:[<device>]`` -> (vendor, device), -1 = any."""
+    parts = text.split(":")
+    if len(parts) < 2:
+        raise ValueError("-d: ':' expected")
+    if len(parts) > 2:  # a class (and prog-if) filter: not supported here
+        raise ValueError("-d: class and prog-if filters are not supported; "
+                         "use -d VENDOR:DEVICE")
+    vend = _hex_field(parts[0], 0xFFFF, "-d: Invalid vendor ID")
+    dev = _hex_field(parts[1], 0xFFFF, "-d: Invalid device ID") if len(parts) > 1 else -1
+    return vend, dev
 
 
 # -- output -----------------------------------------------------------------------------
