@@ -145,3 +145,13 @@ def test_poll_refuses_timeouts_that_are_not_seconds() -> None:
                                      "0x1", "0x1", "--timeout", bad])
         assert r.exit_code == 2, (bad, r.output)
         assert "--timeout" in r.output and "Traceback" not in r.output
+
+
+def test_dump_past_the_end_reads_nothing() -> None:
+    from click.testing import CliRunner
+
+    from iomem.cli.main import cli
+
+    r = CliRunner().invoke(cli, ["dump", "--board", "pc", "--pci", "1234:11e8", "0x0",
+                                 "0x200000"])
+    assert r.exit_code == 1 and "nothing was read" in r.output

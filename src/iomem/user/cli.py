@@ -222,6 +222,10 @@ def dump_lines(words: list[int], bits: int, start: int, per_line: int = 16) -> l
 @_session(write=False)
 def _do_dump(m: Mmio, off: int, shown: int, bits: int, count: int) -> None:
     size = _BYTES[bits]
+    if off < 0 or off + count * size > m.size:
+        raise click.ClickException(
+            f"dump: {count * size:#x} bytes at {off:#x} run past the {m.size:#x}-byte "
+            "mapping; nothing was read")
     words = [m.read(off + i * size, size) for i in range(count)]
     click.echo("\n".join(dump_lines(words, bits, shown + off if shown else off)))
 
