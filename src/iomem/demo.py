@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import kernel as K
-from .boards import boot
+from .boards import Board, boot
 from .kernel import (
     IS_ERR,
     PTR_ERR,
@@ -43,9 +43,10 @@ FR_TXFF = 1 << 5
 FR_BUSY = 1 << 3
 
 
-def run_demo(out: Callable[[str], None] = print, board: str = "virt") -> int:
+def run_demo(out: Callable[[str], None] = print, board: str | Board = "virt") -> int:
     """Walk resource -> request -> ioremap -> readl/writel -> iounmap -> release."""
     k = boot(board)
+    board = board if isinstance(board, str) else board.name
     uart = k.machine.memory.region_at(0x09000000).ops
     log_mark = 0
 

@@ -25,15 +25,22 @@ BOARD_FILE_LOADERS: dict[str, Callable[[str], Board]] = {".dtb": _dt_board, ".dt
 
 
 def resolve_board(spec: str) -> Board:
-    """A built-in board name, or a file a registered loader understands."""
-    for suffix, loader in BOARD_FILE_LOADERS.items():
-        if spec.endswith(suffix):
-            return loader(spec)
+    """A built-in board name, or a file a registered loader understands; anything else
+    is one ``--board`` error (exit status 2) in the same words for every command."""
+    suffixes = "/".join(BOARD_FILE_LOADERS)
     try:
+        for suffix, loader in BOARD_FILE_LOADERS.items():
+            if spec.endswith(suffix):
+                return loader(spec)
+        if os.sep in spec or os.path.exists(spec):
+            raise ValueError(f"{spec!r} is not a board file: a device tree ends in {suffixes}")
         return make_board(spec)
     except ValueError as e:
-        hint = f" (or a {'/'.join(BOARD_FILE_LOADERS)} file)" if BOARD_FILE_LOADERS else ""
+        hint = f" (or a {suffixes} file)" if "unknown board" in str(e) else ""
         raise click.BadParameter(f"{e}{hint}", param_hint="--board") from None
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {spec!r}: {e.strerror or e}",
+                                 param_hint="--board") from None
 
 
 def boot_board(spec: str, cmdline: str = "") -> Kernel:

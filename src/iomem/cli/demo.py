@@ -13,5 +13,6 @@ from .common import user_errors
 def demo_cmd(board: str) -> None:
     """Walk resource -> request -> ioremap -> readl/writel -> iounmap -> release."""
     from ..demo import run_demo
+    from .common import resolve_board
 
-    run_demo(click.echo, board)
+    run_demo(click.echo, resolve_board(board))
