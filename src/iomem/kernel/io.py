@@ -446,7 +446,7 @@ def _ram_block(cookie: IoMem, count: int, writing: bool):
     time of the accesses the arch routine would make, which is all a RAM region could
     ever tell apart."""
     area = cookie._map
-    if not getattr(area, "direct", False) or count <= 0:
+    if not area.direct or count <= 0:
         return None
     off = cookie._off
     if off < area.lo or off + count > area.hi:

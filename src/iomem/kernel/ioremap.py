@@ -120,7 +120,7 @@ class VmArea:
 
     def __init__(self, kernel: Kernel, addr: int, size: int, phys_addr: int, caller: str,
                  memtype: str, req_phys: int, req_size: int, flags: int = VM_IOREMAP,
-                 linear: bool = False) -> None:
+                 linear: bool = False, pio: bool = False) -> None:
         self.kernel = kernel
         self.addr = addr
         self.size = size  # includes the guard page, as vm_struct.size does
@@ -134,7 +134,7 @@ class VmArea:
         self.hi = self.lo + req_size
         self.dead = False
         self.linear = linear
-        self.pio = False
+        self.pio = pio  # an ioport_map() cookie: accesses go to the I/O-port space
         self.trace_id = 0
         self.name = ""
         kernel.io_paths.install(self)

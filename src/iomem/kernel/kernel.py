@@ -573,21 +573,9 @@ class Kernel:
         """A cookie for I/O ports, usable with ioread*/iowrite* (lib/iomap.c)."""
         if port < 0 or nr <= 0 or port + nr - 1 > 0xFFFF:
             return None
-        area = VmArea.__new__(VmArea)
-        area.kernel = self
-        area.addr = 0x10000 + port  # PIO_OFFSET: port cookies sit below PIO_RESERVED
-        area.size = nr
-        area.flags = 0
-        area.phys_addr = port
-        area.caller = self._caller()
-        area.memtype = "port"
-        area.req_phys, area.req_size = port, nr
-        area.lo, area.hi = 0, nr
-        area.dead = area.linear = False
-        area.pio = True
-        area.trace_id = 0
-        area.name = ""
-        self.io_paths.install(area)
+        # PIO_OFFSET: port cookies sit below PIO_RESERVED, never in the vmalloc window
+        area = VmArea(self, 0x10000 + port, nr, port, self._caller(), "port", port, nr,
+                      flags=0, pio=True)
         return IoMem(area, 0)
 
     def ioport_unmap(self, addr: IoMem) -> None:

@@ -25,9 +25,6 @@ class spinlock_t:  # noqa: N801 - the kernel's name
     def __init__(self, name: str = "lock") -> None:
         self.name = name
         self.owner_ctx: str | None = None  # "process" or "hardirq" while held
-        self.irqs_were_on = False
-        #: contexts and irq states this lock was ever taken with (lockdep's usage bits)
-        self.usage: set[str] = set()
 
     @property
     def locked(self) -> bool:
@@ -71,8 +68,6 @@ def spin_lock(lock: spinlock_t) -> None:
     if lock.locked:
         _inconsistent(k, lock, ctx)
     lock.owner_ctx = ctx
-    lock.irqs_were_on = not k.irqs_disabled
-    lock.usage.add(f"{ctx}-{'off' if k.irqs_disabled else 'on'}")
 
 
 def spin_unlock(lock: spinlock_t) -> None:

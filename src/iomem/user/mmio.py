@@ -223,7 +223,7 @@ class Mmio:
 
     __slots__ = ("_shared", "_views", "_hi", "_lo", "_start", "_size", "_closed", "irq",
                  "_v1", "_v2", "_v4", "_v8", "_v17", "_v18", "_v20", "_v24",
-                 "_h1", "_h2", "_h4", "_h8", "__weakref__")
+                 "__weakref__")
 
     def __init__(self, window: Window, *, _shared: _Shared | None = None, _start: int = 0,
                  _size: int | None = None) -> None:
@@ -260,7 +260,6 @@ class Mmio:
         aligned = self._lo % 8 == 0
         for size in _FMT:
             hi = self._hi[size]
-            setattr(self, f"_h{size}", hi)
             for vi in (size, size + _RELAXED):
                 view = self._views[vi]
                 if aligned and type(view) is memoryview and hi >= 0:
