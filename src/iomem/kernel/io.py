@@ -270,9 +270,13 @@ def accessor(name: str) -> Callable:
 
 # -- 64-bit through two 32-bit halves (io-64-nonatomic-*.h) --------------------
 
-def _split_pair(order: str, relaxed: bool) -> tuple[Callable, Callable]:
-    rd = _generated["readl_relaxed" if relaxed else "readl"]
-    wr = _generated["writel_relaxed" if relaxed else "writel"]
+def _split_pair(order: str, half: str) -> tuple[Callable, Callable]:
+    """A 64-bit read and write made of two 32-bit ``half`` accesses ("l",
+    "l_relaxed" or "io32": ioread64_lo_hi and friends use ioread32/iowrite32, so
+    they take port cookies too), low word first for ``lo_hi``."""
+    rd, wr = {"l": ("readl", "writel"), "l_relaxed": ("readl_relaxed", "writel_relaxed"),
+              "io32": ("ioread32", "iowrite32")}[half]
+    rd, wr = _generated[rd], _generated[wr]
     first_lo = order == "lo_hi"
 
     def read64(addr: IoMem) -> int:
@@ -285,7 +289,7 @@ def _split_pair(order: str, relaxed: bool) -> tuple[Callable, Callable]:
         return (hi << 32) | lo
 
     def write64(value: int, addr: IoMem) -> None:
-        value = _value(f"{order}_writeq", value, 8)
+        value = _value(write64.__name__, value, 8)
         if first_lo:
             wr(value & 0xFFFFFFFF, addr)
             wr(value >> 32, addr + 4)
@@ -296,17 +300,14 @@ def _split_pair(order: str, relaxed: bool) -> tuple[Callable, Callable]:
 
 
 for _order in ("lo_hi", "hi_lo"):
-    for _relaxed in (False, True):
-        _r, _w = _split_pair(_order, _relaxed)
-        _sfx = "_relaxed" if _relaxed else ""
-        for _fn, _nm in ((_r, f"{_order}_readq{_sfx}"), (_w, f"{_order}_writeq{_sfx}")):
+    for _half, _rn, _wn in (("l", f"{_order}_readq", f"{_order}_writeq"),
+                            ("l_relaxed", f"{_order}_readq_relaxed",
+                             f"{_order}_writeq_relaxed"),
+                            ("io32", f"ioread64_{_order}", f"iowrite64_{_order}")):
+        _r, _w = _split_pair(_order, _half)
+        for _fn, _nm in ((_r, _rn), (_w, _wn)):
             _fn.__name__ = _fn.__qualname__ = _nm
             _generated[_nm] = _fn
-    _r, _w = _split_pair(_order, False)
-    _r.__name__ = f"ioread64_{_order}"
-    _w.__name__ = f"iowrite64_{_order}"
-    _generated[f"ioread64_{_order}"] = _r
-    _generated[f"iowrite64_{_order}"] = _w
 globals().update(_generated)
 
 
