@@ -306,6 +306,23 @@ def test_on_access_sees_every_completed_device_access() -> None:
     assert seen == [(0x1004, 4, True, 7, "dev"), (0x1004, 4, False, 7, "dev")]
 
 
+def test_a_hook_set_after_the_last_hit_still_sees_every_access() -> None:
+    # the last hit is served inline without the hook; setting one must end that
+    a = AddressSpace()
+    r, dev = io("dev", 0x1000)
+    a.add_region(r)
+    a.write(0x1000, 4, 1)
+    a.read(0x1000, 4)
+    seen = []
+    a.on_access = lambda addr, size, w, v, reg: seen.append((addr, w))
+    a.write(0x1008, 4, 2)
+    a.read(0x1008, 4)
+    a.on_access = None
+    a.write(0x100C, 4, 3)
+    assert seen == [(0x1008, True), (0x1008, False)]
+    assert dev.log[-1] == ("w", 0xC, 4, 3)
+
+
 # -- mtree ---------------------------------------------------------------------------------
 
 def test_mtree_dump_as_qemu_prints_it() -> None:
@@ -431,3 +448,42 @@ def test_lookup_agrees_with_brute_force(specs: list[tuple[int, int, int, bool]],
         if fr is not None:
             assert fr.start <= addr <= fr.end
             assert addr - fr.start + fr.offset == addr - expect.base
+
+
+map_ops = st.lists(st.tuples(st.sampled_from(["move", "enable", "disable", "write", "read"]),
+                             st.integers(0, 3), st.integers(0, 30), st.sampled_from([1, 2, 4, 8])),
+                   max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(map_ops)
+def test_accesses_between_map_changes_reach_the_decoding_device(ops: list) -> None:
+    # the last-hit fast path must never outlive a move, a decode change or another hit
+    a = AddressSpace(bus_error_policy=IGNORE)
+    devs = []
+    for i in range(4):
+        rules = AccessRules(valid_sizes=frozenset({1, 2, 4, 8}),
+                            impl_sizes=frozenset({4}) if i == 3 else None,
+                            endian=BIG if i == 2 else "little")
+        r, dev = io(f"d{i}", i * 0x40, 0x40, rules=rules, priority=i % 2)
+        a.add_region(r)
+        devs.append((r, dev))
+    for op, i, n, size in ops:
+        r, dev = devs[i]
+        if op == "move":
+            a.move_region(r, n * 0x10)
+        elif op in ("enable", "disable"):
+            a.set_enabled(r, op == "enable")
+        else:
+            addr = n * 8
+            fr = a.lookup(addr)
+            owner = fr.region if fr is not None and addr + size - 1 <= fr.end else None
+            logs = {d.name: len(d.log) for _r, d in devs}
+            if op == "write":
+                a.write(addr, size, 0x5A)
+            else:
+                a.read(addr, size)
+            touched = {d.name for _r, d in devs if len(d.log) > logs[d.name]}
+            assert touched == ({owner.name} if owner is not None else set()), (op, hex(addr))
+            if owner is not None and owner.name != "d3" and addr % size == 0:
+                assert devs[int(owner.name[1])][1].log[-1][1:3] == (addr - owner.base, size)

@@ -62,6 +62,39 @@ def test_a_posted_write_arrives_in_time_without_a_read() -> None:
     assert r.dev.log == [("w", 0, 4, 7)]
 
 
+def test_posted_writes_arrive_in_batches_one_grid_step_apart_in_issue_order() -> None:
+    r = build(model="realistic")
+    c = r.k.ioremap(DEV, 0x100)
+    clock = r.k.machine.clock
+    step = POLICIES["realistic"].posted_ns
+    iomem.ndelay(step - clock.now % step)  # start on a grid line
+    issued = []
+    while clock.now % step < step // 2:  # a first batch...
+        iomem.writel(len(issued), c + 4 * (len(issued) % 16))
+        issued.append(clock.now)
+    first = len(issued)
+    iomem.ndelay(step - clock.now % step)  # ...and a second, one step later
+    iomem.writel(0xAA, c)
+    iomem.writel(0xBB, c + 4)
+    assert r.k.cpu.pending_posted() == first + 2 and r.dev.log == []
+    iomem.ndelay(step - clock.now % step - 1)  # just before the first batch is due
+    assert r.dev.log == []
+    iomem.ndelay(1)
+    assert [v for *_w, v in r.dev.log] == list(range(first))
+    assert r.k.cpu.pending_posted() == 2
+    iomem.ndelay(step)
+    assert [v for *_w, v in r.dev.log[first:]] == [0xAA, 0xBB]
+    assert r.k.cpu.pending_posted() == 0
+    arrivals = [e for e in r.k.cpu.events if e.kind == "arrive"]
+    assert [e.text.split(" ", 1)[0] for e in arrivals] == [str(first), "2"]
+    assert arrivals[1].text.endswith(f"reach the device: 0xaa to {DEV:#x}, 0xbb to {DEV + 4:#x}")
+    posted = [e for e in r.k.cpu.events if e.kind == "posted"]
+    assert [e.t_ns for e in posted[:first]] == issued
+    assert posted[-1].text == (f"4-byte write of 0xbb to {DEV + 4:#x} is acknowledged; it "
+                               f"reaches the device at {arrivals[1].t_ns / 1000:.3f} us unless "
+                               "a read pushes it")
+
+
 def test_barriers_do_not_make_a_posted_write_arrive() -> None:
     r = build(model="adversarial")
     c = r.k.ioremap(DEV, 0x100)

@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 EVENT_LIMIT = 10_000
 _POSTED = ("{}-byte write of {:#x} to {:#x} is acknowledged; it reaches the device at "
            "{:.3f} us unless a read pushes it")
+# A posted write in flight is one tuple, (issued ns, phys, size, value, arrival ns, area),
+# that serves as its queue entry and as its event record (the other records are
+# (ns, kind, template, phys, args)): this is the realistic models' hot path.
 _FULL = (1 << LINE) - 1
 _LMASK = ~(LINE - 1)
 
@@ -128,8 +131,9 @@ class MemoryModel:
         self._sb: list[tuple[int, bytes, int]] = []  # (phys, data, time stored)
         self._sb_timer = None
         self._wc: OrderedDict[tuple[int, int], _Line] = OrderedDict()
+        #: device key -> its posted writes in flight (never empty): batches (lists) of
+        #: posted records, one batch per arrival time, oldest first
         self._posted: dict[int, deque] = {}
-        self._armed: dict[int, int] = {}  # device key -> the arrival its timer is set for
         self._cache: OrderedDict[int, _Line] = OrderedDict()
         self._mmio_win: _Window | None = None
         self._load_win: _Window | None = None
@@ -463,37 +467,34 @@ class MemoryModel:
     # -- posted writes -----------------------------------------------------------------
 
     def _arrive(self, key: int) -> None:
+        """The timer of device ``key``'s earliest posted writes: those due now land."""
         q = self._posted.get(key)
         now = self.k.machine.clock.now
+        if not q or q[0][0][4] > now:
+            return  # a read pushed them already
+        landed = _Landed(q.popleft())
+        while q and q[0][0][4] <= now:
+            landed.extend(q.popleft())
+        if not q:
+            del self._posted[key]
         bus_write = self.k.machine.memory.write
-        landed = []
-        while q and q[0][4] <= now:
-            area, pa, size, value, _t = q.popleft()
+        for _t, pa, size, value, _due, area in landed:
             try:
                 bus_write(pa, size, value)
             except BusError as e:
                 self.k.bus_abort(e, area, pa - area.phys_addr, size, True)
-            landed.append((value, pa))
-        if landed:
-            self._event("arrive", "{} posted write(s) reach the device: {}", landed[0][1],
-                        len(landed), _Landed(landed))
-        if q is not None and not q:
-            del self._posted[key]
-            self._armed.pop(key, None)
+        self._event("arrive", "{} posted write(s) reach the device: {}", landed[0][1],
+                    len(landed), landed)
 
     def _push(self, key: int, why: str) -> None:
-        q = self._posted.pop(key, None)
-        self._armed.pop(key, None)
-        if not q:
-            return
-        while q:
-            area, pa, size, value, _t = q.popleft()
-            self._deliver(area, pa, size, value)
-            self._event("arrive", "posted write of {:#x} reaches {:#x} ({})", pa, value, pa,
-                        why)
+        for batch in self._posted.pop(key, ()):
+            for _t, pa, size, value, _due, area in batch:
+                self._deliver(area, pa, size, value)
+                self._event("arrive", "posted write of {:#x} reaches {:#x} ({})", pa, value,
+                            pa, why)
 
     def pending_posted(self) -> int:
-        return sum(len(q) for q in self._posted.values())
+        return sum(len(batch) for q in self._posted.values() for batch in q)
 
     def _deliver(self, area: VmArea, pa: int, size: int, value: int) -> None:
         """A write leaving the CPU for the bus (its time was charged when it was issued)."""
@@ -694,7 +695,9 @@ class MemoryModel:
         clock = k.machine.clock
         ns = k.machine.access_ns
         step = self.policy.posted_ns or 1
-        posted_map, armed, wc, log, sb = self._posted, self._armed, self._wc, self._log, self._sb
+        posted_map, wc, log, sb = self._posted, self._wc, self._log, self._sb
+        hooks = self.event_hooks  # mutated in place, never replaced
+        after = clock.after
 
         def arrive() -> None:
             m._arrive(key)
@@ -708,26 +711,31 @@ class MemoryModel:
             if off < lo or off + size > hi:
                 k.out_of_bounds(area, off, size, True)
                 return
-            t = clock.now + ns
-            if t >= clock.next_due:
-                clock.advance(ns)
+            now = clock.now + ns
+            if now >= clock.next_due:
+                clock.advance(ns)  # ends at ``now``
             else:
-                clock.now = t
-            now = clock.now
-            # arrivals fall on a grid of posted_ns: writes issued together drain together
+                clock.now = now
+            # arrivals fall on a grid of posted_ns: writes issued together drain together,
+            # on one timer per device and grid step
             arrival = (now // step + 2) * step
+            rec = (now, base + off, size, value, arrival, area)
             q = posted_map.get(key)
             if q is None:
-                q = posted_map[key] = deque()
-            pa = base + off
-            q.append((area, pa, size, value, arrival))
-            if armed.get(key) != arrival:
-                armed[key] = arrival
-                clock.at(arrival, arrive)
-            if m.event_hooks:
-                m._event("posted", _POSTED, pa, size, value, pa, arrival / 1000)
+                posted_map[key] = deque(([rec],))
+                after(arrival - now, arrive)
             else:
-                log.append((now, "posted", _POSTED, pa, (size, value, pa, arrival / 1000)))
+                batch = q[-1]
+                if batch[0][4] == arrival:
+                    batch.append(rec)
+                else:
+                    q.append([rec])
+                    after(arrival - now, arrive)
+            log.append(rec)
+            if hooks:
+                ev = _materialise(rec)
+                for hook in hooks:
+                    hook(ev)
         return wr
 
     def _wc_paths(self, area: VmArea, read: Callable, ordered: bool, key: int
@@ -804,13 +812,17 @@ class MemoryModel:
 
 
 class _Landed(list):
-    """Writes that arrived together; formatted only when the event is read."""
+    """The records of posted writes that arrived together; formatted only when the
+    event is read."""
 
     def __format__(self, spec: str) -> str:
-        return ", ".join(f"{v:#x} to {pa:#x}" for v, pa in self)
+        return ", ".join(f"{r[3]:#x} to {r[1]:#x}" for r in self)
 
 
 def _materialise(rec: tuple) -> Event:
+    if len(rec) == 6:  # a posted record
+        t, pa, size, value, arrival, _area = rec
+        return Event(t, "posted", _POSTED.format(size, value, pa, arrival / 1000), pa)
     t, kind, template, phys, args = rec
     return Event(t, kind, template.format(*args) if args else template, phys)
 

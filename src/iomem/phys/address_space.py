@@ -39,6 +39,20 @@ class FlatRange:
     offset: int  # offset into the region of ``start``
 
 
+_COLD: tuple = (1, 0, 0, None, frozenset())  # matches no address
+
+
+def _hot(fr: FlatRange) -> tuple:
+    """The hot tuple for ``fr``: the sizes a little-endian device region both accepts
+    and implements take the inline path; RAM, ROM and the rest take the full one."""
+    ops = fr.region.ops
+    if ops is None or ops.rules.endian == BIG:
+        return (fr.start, fr.end + 1, fr.offset - fr.start, None, frozenset())
+    rules = ops.rules
+    return (fr.start, fr.end + 1, fr.offset - fr.start, ops,
+            rules.valid_sizes & rules.implemented)
+
+
 def _bad_size(size: object) -> ValueError:
     return ValueError(f"access size {size!r} is not one of 1, 2, 4, 8")
 
@@ -60,11 +74,14 @@ class AddressSpace:
         self._starts: list[int] = []
         self._dirty = False
         self._last: FlatRange | None = None
+        #: the last hit as one tuple (start, end + 1, offset - start, ops, sizes the
+        #: inline device path takes): the access paths unpack it in one step instead of
+        #: walking FlatRange -> Region -> ops -> rules on every access
+        self._hot: tuple = _COLD
         self.bus_errors: list[BusError] = []
         #: called with each BusError before the policy applies (the kernel logs them)
         self.on_bus_error: Callable[[BusError], None] | None = None
-        #: called after every completed device access (tracers, virtual time)
-        self.on_access: Callable[[int, int, bool, int, Region], None] | None = None
+        self._on_access: Callable[[int, int, bool, int, Region], None] | None = None
 
     # -- the map -----------------------------------------------------------
 
@@ -102,9 +119,20 @@ class AddressSpace:
         region.enabled = enabled
         self._invalidate()
 
+    @property
+    def on_access(self) -> Callable[[int, int, bool, int, Region], None] | None:
+        """Called after every completed device access (tracers, virtual time)."""
+        return self._on_access
+
+    @on_access.setter
+    def on_access(self, hook: Callable[[int, int, bool, int, Region], None] | None) -> None:
+        self._on_access = hook
+        self._hot = _COLD  # the inline path does not call it
+
     def _invalidate(self) -> None:
         self._dirty = True
         self._last = None
+        self._hot = _COLD
 
     def flat_view(self) -> list[FlatRange]:
         """The disjoint ranges the bus decodes, sorted by address."""
@@ -161,6 +189,7 @@ class AddressSpace:
             fr = self._flat[i]
             if addr <= fr.end:
                 self._last = fr
+                self._hot = _hot(fr) if self._on_access is None else _COLD
                 return fr
         return None
 
@@ -172,6 +201,9 @@ class AddressSpace:
 
     def read(self, addr: int, size: int) -> int:
         """One bus read of ``size`` bytes; returns the value as the CPU sees it (LE)."""
+        start, stop, delta, ops, fast = self._hot
+        if start <= addr and addr + size <= stop and size in fast and not (addr + delta) % size:
+            return ops.read(addr + delta, size) & _MASK[size]
         fr = self._last
         if fr is None or not (fr.start <= addr and addr + size - 1 <= fr.end):
             fr = self.lookup(addr)
@@ -194,13 +226,17 @@ class AddressSpace:
         if size in rules.valid_sizes and not off % size and rules.endian != BIG and \
                 (impl is None or size in impl):
             value = ops.read(off, size)
-            if self.on_access is not None:
-                self.on_access(addr, size, False, value, region)
+            if self._on_access is not None:
+                self._on_access(addr, size, False, value, region)
             return value & _MASK[size]
         return self._io_read(region, off, addr, size)
 
     def write(self, addr: int, size: int, value: int) -> None:
         """One bus write of ``size`` bytes of ``value`` (as the CPU holds it, LE)."""
+        start, stop, delta, ops, fast = self._hot
+        if start <= addr and addr + size <= stop and size in fast and not (addr + delta) % size:
+            ops.write(addr + delta, size, value)
+            return
         fr = self._last
         if fr is None or not (fr.start <= addr and addr + size - 1 <= fr.end):
             fr = self.lookup(addr)
@@ -228,8 +264,8 @@ class AddressSpace:
         if size in rules.valid_sizes and not off % size and rules.endian != BIG and \
                 (impl is None or size in impl):
             ops.write(off, size, value)
-            if self.on_access is not None:
-                self.on_access(addr, size, True, value, region)
+            if self._on_access is not None:
+                self._on_access(addr, size, True, value, region)
             return
         self._io_write(region, off, addr, size, value)
 
@@ -249,8 +285,8 @@ class AddressSpace:
             value = self._adjusted_read(ops, off, size, impl, rules.endian)
         if rules.endian == BIG:
             value = bswap(value, size)
-        if self.on_access is not None:
-            self.on_access(addr, size, False, value, region)
+        if self._on_access is not None:
+            self._on_access(addr, size, False, value, region)
         return value & mask_for(size)
 
     def _io_write(self, region: Region, off: int, addr: int, size: int, value: int) -> None:
@@ -268,8 +304,8 @@ class AddressSpace:
             ops.write(off, size, dev_value)
         else:
             self._adjusted_write(ops, off, size, dev_value, impl, rules.endian)
-        if self.on_access is not None:
-            self.on_access(addr, size, True, value, region)
+        if self._on_access is not None:
+            self._on_access(addr, size, True, value, region)
 
     # QEMU's access_with_adjusted_size: a valid size the model does not
     # implement becomes one or more accesses of an implemented size.
