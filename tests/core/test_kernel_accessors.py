@@ -267,12 +267,16 @@ def test_out_of_range_or_non_int_values_make_no_access(anyarch: Rig, name: str) 
     for bad in (1 << bits, -(1 << (bits - 1)) - 1, -(1 << bits)):
         with pytest.raises(ValueError, match=f"does not fit in {bits} bits"):
             fn(bad, base)
-    for bad in (1.0, "1", None, True):
+    for bad in (1.0, "1", None):
         with pytest.raises(TypeError, match="must be an integer"):
             fn(bad, base)
     assert anyarch.dev.log == []
     fn(-1, base)  # a negative value that fits is its two's complement
-    assert anyarch.dev.log == [("w", 0, size, (1 << bits) - 1)]
+    fn(True, base)  # a C bool converts to 1 (writel(on, reg) is common driver code)
+    swapped = ACCESSORS[name][2]
+    one = int.from_bytes((1).to_bytes(size, "little"), "big") if swapped else 1
+    assert anyarch.dev.log == [("w", 0, size, (1 << bits) - 1), ("w", 0, size, one)]
+    assert type(anyarch.dev.log[-1][3]) is int
 
 
 def test_split_write_value_is_checked_before_any_access(rig: Rig) -> None:

@@ -180,6 +180,11 @@ def test_values_must_fit_the_width(anon: Mmio) -> None:
         anon.writel("1", 0)  # type: ignore[arg-type]
     anon.writel(-1, 0)  # two's complement, as C's conversion to u32
     assert anon.readl(0) == 0xFFFFFFFF
+    # a C bool converts to 1, on the fast path and on the checked (byte-swapping) one
+    anon.writel(True, 0)
+    anon.iowrite32be(True, 4)
+    anon.writeb(False, 8)
+    assert (anon.readl(0), anon.readl(4), anon.readb(8)) == (1, 0x01000000, 0)
 
 
 def test_errors_are_the_builtin_kinds(anon: Mmio) -> None:

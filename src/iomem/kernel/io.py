@@ -143,7 +143,7 @@ _WIDTH = {1: 8, 2: 16, 4: 32, 8: 64}
 def _value(fn: str, value: object, size: int) -> int:
     """A value for a ``size``-byte store: an int that fits the width, as an unsigned
     or a signed (two's complement) number."""
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int):  # a bool is 0 or 1, as C converts it (writel(on, reg))
         raise TypeError(f"{fn}: the value must be an integer, not {type(value).__name__}")
     bits = _WIDTH[size]
     if not -(1 << (bits - 1)) <= value < (1 << bits):

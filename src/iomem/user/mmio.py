@@ -51,7 +51,7 @@ def _swab(value: int, size: int) -> int:
 def _check_value(fn: str, value: object, size: int) -> int:
     """A value for a ``size``-byte store: an int that fits as unsigned or as
     two's complement (what C's conversion to ``u8``..``u64`` accepts without loss)."""
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int):  # a bool is 0 or 1, as C converts it (writel(on, reg))
         raise TypeError(f"{fn}: the value must be an integer, not {type(value).__name__}")
     bits = _BITS[size]
     if not -(1 << (bits - 1)) <= value < (1 << bits):
