@@ -181,8 +181,13 @@ def test_string_accessor_bad_counts_make_no_access(rig: Rig, count, buf, exc) ->
     for fn in (iomem.writesl, iomem.readsl, iomem.iowrite32_rep, iomem.ioread32_rep):
         with pytest.raises(exc):
             fn(base, buf, count)
-    with pytest.raises(TypeError, match="writable"):
+    with pytest.raises(TypeError, match="^readsl: the buffer must be writable"):
         iomem.readsl(base, b"\0" * 8, 1)
+    with pytest.raises(TypeError, match="^iowrite32_rep: the buffer must be a contiguous "
+                                        "bytes-like object .* not list"):
+        iomem.iowrite32_rep(base, [1, 2], 2)
+    with pytest.raises(TypeError, match="^memcpy_toio: the source buffer .* not int"):
+        iomem.memcpy_toio(base, 7, 1)
     assert rig.dev.log == []
 
 

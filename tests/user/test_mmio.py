@@ -123,6 +123,22 @@ def test_string_accessors_repeat_one_register(recorder: Recorder) -> None:
         m.writesl(0x22, bytes(8), 2)
 
 
+@pytest.mark.parametrize("call, message", [
+    # errors name the accessor the user called, not the one it is built on
+    (lambda m: m.writesl(0x22, bytes(8), 2), r"^writesl: offset 0x22 is not 4-byte aligned"),
+    (lambda m: m.ioread32_rep(0x23, bytearray(8), 2), r"^ioread32_rep: offset 0x23 is not"),
+    (lambda m: m.readsw(0x10000, bytearray(4), 1), r"^readsw: 2 bytes at offset 0x10000 are"),
+    (lambda m: m.writesl(0, [1, 2], 2), r"^writesl: the buffer must be a contiguous bytes-like"
+                                         r" object .* not list"),
+    (lambda m: m.memcpy_toio(0, 7, 1), r"^memcpy_toio: the source buffer must be .* not int"),
+    (lambda m: m.memcpy_fromio(b"xx", 0, 1), r"^memcpy_fromio: the destination buffer must be "
+                                              "writable"),
+])
+def test_string_and_block_errors_name_the_accessor_called(anon: Mmio, call, message) -> None:
+    with pytest.raises((MmioAccessError, TypeError), match=message):
+        call(anon)
+
+
 def test_block_copies_use_aligned_pieces(recorder: Recorder) -> None:
     m = Mmio(recorder.window())
     data = bytes(range(1, 24))

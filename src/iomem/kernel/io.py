@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..phys import BusError, bswap
+from ..phys import BusError, bswap, byte_view
 from .errno import ErrPtr
 
 if TYPE_CHECKING:
@@ -332,7 +332,7 @@ def _make_string(name: str, size: int, is_write: bool) -> Callable:
             if only64 and not addr._map.kernel.arch.has_readq:
                 no_64bit_accessor(name)
             count = _count(name, count)
-            mv = memoryview(buffer).cast("B")
+            mv = byte_view(name, buffer)
             if len(mv) < count * size:
                 raise ValueError(f"{name}: buffer holds {len(mv) // size} elements, "
                                  f"count is {count}")
@@ -349,9 +349,7 @@ def _make_string(name: str, size: int, is_write: bool) -> Callable:
             if only64 and not addr._map.kernel.arch.has_readq:
                 no_64bit_accessor(name)
             count = _count(name, count)
-            mv = memoryview(buffer).cast("B")
-            if mv.readonly:
-                raise TypeError(f"{name}: the buffer must be writable")
+            mv = byte_view(name, buffer, writable=True)
             if len(mv) < count * size:
                 raise ValueError(f"{name}: buffer holds {len(mv) // size} elements, "
                                  f"count is {count}")
@@ -473,9 +471,7 @@ def memcpy_fromio(dst, src: IoMem, count: int) -> None:
     if src.__class__ is not IoMem:
         not_a_cookie("memcpy_fromio", src)
     count = _count("memcpy_fromio", count)
-    out = memoryview(dst).cast("B")
-    if out.readonly:
-        raise TypeError("memcpy_fromio: the destination buffer must be writable")
+    out = byte_view("memcpy_fromio", dst, "destination buffer", writable=True)
     if len(out) < count:
         raise ValueError(f"memcpy_fromio: destination holds {len(out)} bytes, count is {count}")
     block = _ram_block(src, count, writing=False)
@@ -493,7 +489,7 @@ def memcpy_toio(dst: IoMem, src, count: int) -> None:
     if dst.__class__ is not IoMem:
         not_a_cookie("memcpy_toio", dst)
     count = _count("memcpy_toio", count)
-    data = memoryview(src).cast("B")
+    data = byte_view("memcpy_toio", src, "source buffer")
     if len(data) < count:
         raise ValueError(f"memcpy_toio: source holds {len(data)} bytes, count is {count}")
     block = _ram_block(dst, count, writing=True)

@@ -28,6 +28,21 @@ def mask_for(size: int) -> int:
     return _SIZE_MASK[size]
 
 
+def byte_view(fn: str, buffer: object, what: str = "buffer", *, writable: bool = False
+              ) -> memoryview:
+    """``buffer`` as a flat byte view for the string and block accessors, or the error
+    that names the accessor (not Python's memoryview) and what it needs."""
+    try:
+        mv = memoryview(buffer).cast("B")  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{fn}: the {what} must be a contiguous bytes-like object (bytes, "
+                        f"bytearray, array.array, memoryview), not {type(buffer).__name__}"
+                        ) from None
+    if writable and mv.readonly:
+        raise TypeError(f"{fn}: the {what} must be writable")
+    return mv
+
+
 def bswap(value: int, size: int) -> int:
     """Byte-swap ``value`` as an integer of ``size`` bytes (the kernel's swab16/32/64)."""
     if size == 1:

@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ..phys.region import byte_view
 from .errors import MmioAccessError, MmioClosedError, MmioReadOnlyError, MmioValueError
 from .window import Window
 
@@ -648,13 +649,10 @@ for _order, _first_lo in (("lo_hi", True), ("hi_lo", False)):
 def _make_string(name: str, size: int, is_write: bool) -> Callable:
     shift, fmt = _SHIFT[size], _FMT[size]
     vi = size + _RELAXED
-    one = _generated[f"{'write' if is_write else 'read'}{'bwlq'[shift]}_relaxed"]
 
     def prepare(self: Mmio, off: int, buffer: Any, count: int) -> tuple[memoryview, int]:
         count = _count(name, count)
-        mv = memoryview(buffer).cast("B")
-        if not is_write and mv.readonly:
-            raise TypeError(f"{name}: the buffer must be writable")
+        mv = byte_view(name, buffer, writable=not is_write)
         if len(mv) < count * size:
             raise MmioValueError(f"{name}: the buffer holds {len(mv) // size} elements, "
                                  f"count is {count}")
@@ -663,8 +661,8 @@ def _make_string(name: str, size: int, is_write: bool) -> Callable:
     if is_write:
         def writes(self: Mmio, off: int, buffer: Any, count: int) -> None:
             items, count = prepare(self, off, buffer, count)
-            if count:
-                one(self, items[0], off)  # checks offset, width, writability once
+            if count:  # the first access checks offset, width and writability once
+                self._general_write(name, items[0], off, size, vi, False)
             view = self._views[vi]
             p = (off + self._lo) >> shift
             try:
@@ -677,7 +675,7 @@ def _make_string(name: str, size: int, is_write: bool) -> Callable:
         def reads(self: Mmio, off: int, buffer: Any, count: int) -> None:
             out, count = prepare(self, off, buffer, count)
             if count:
-                out[0] = one(self, off)
+                out[0] = self._general_read(name, off, size, vi, False)
             view = self._views[vi]
             p = (off + self._lo) >> shift
             for i in range(1, count):
@@ -739,9 +737,7 @@ def copy_chunks(pos: int, count: int, widths: frozenset[int]) -> list[tuple[int,
 def memcpy_fromio(self: Mmio, dst: Any, off: int, count: int) -> None:
     """``memcpy_fromio(dst, offset, count)``: copy device memory into a writable buffer."""
     count = _count("memcpy_fromio", count)
-    out = memoryview(dst).cast("B")
-    if out.readonly:
-        raise TypeError("memcpy_fromio: the destination buffer must be writable")
+    out = byte_view("memcpy_fromio", dst, "destination buffer", writable=True)
     if len(out) < count:
         raise MmioValueError(f"memcpy_fromio: the destination holds {len(out)} bytes, "
                              f"count is {count}")
@@ -755,7 +751,7 @@ def memcpy_fromio(self: Mmio, dst: Any, off: int, count: int) -> None:
 def memcpy_toio(self: Mmio, off: int, src: Any, count: int) -> None:
     """``memcpy_toio(offset, src, count)``: copy a buffer into device memory."""
     count = _count("memcpy_toio", count)
-    data = memoryview(src).cast("B")
+    data = byte_view("memcpy_toio", src, "source buffer")
     if len(data) < count:
         raise MmioValueError(f"memcpy_toio: the source holds {len(data)} bytes, "
                              f"count is {count}")
