@@ -81,6 +81,24 @@ def test_relaxed_maps_a_held_range_read_only_unless_forced(boot: Callable[..., K
         assert m.readl(4) == 0xEDCBA987
 
 
+@pytest.mark.parametrize("cmdline, target, why", [
+    ("", "devmem:0x100000+0x4", "which CONFIG_STRICT_DEVMEM never lets /dev/mem map"),
+    ("iomem=relaxed", "devmem:0x100000+0x4", "which CONFIG_STRICT_DEVMEM never lets"),
+    ("", EDU, "unbind the driver, or boot with iomem=relaxed"),
+])
+def test_a_write_the_kernel_refuses_anyway_does_not_suggest_force(
+        boot: Callable[..., Kernel], cmdline: str, target: str, why: str) -> None:
+    # --force only gets past iomem's own ownership check; where strict devmem refuses the
+    # range, the error is the kernel's refusal and what would lift it
+    k = boot(cmdline, [("edu", "1234:11e8")])
+    for force in (False, True):
+        with pytest.raises(MapError) as e:
+            open_target(target, kernel=k, force=force)
+        assert not isinstance(e.value, OwnershipError)
+        assert e.value.errno == errno.EPERM
+        assert why in str(e.value) and "--force" not in str(e.value)
+
+
 def test_open_needs_cap_sys_rawio(k: Kernel) -> None:
     task = M.Task(k, comm="user", pid=4242, uid=1000, caps=frozenset())
     with pytest.raises(OSError) as e:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,37 @@ def parse_width(text: str) -> int:
         raise click.BadParameter(f"{text!r}: the width is 8, 16, 32 or 64 bits (or b/h/w/l)",
                                  param_hint="WIDTH")
     return bits
+
+
+_NEGATIVE = re.compile(r"-(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)")
+
+
+class _NumbersCommand(click.Command):
+    """A command whose arguments may be negative numbers: click alone reads ``-1`` as an
+    unknown option, so such tokens pass as arguments and any other unknown option is
+    still refused as one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("context_settings", {})["ignore_unknown_options"] = True
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        opts = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        known = {n for p in opts for n in (*p.opts, *p.secondary_opts)}
+        valued = {n for p in opts if not p.is_flag and not p.count for n in p.opts}
+        skip = False
+        for a in args:
+            if skip:
+                skip = False
+            elif a == "--":
+                break
+            elif a.startswith("-") and len(a) > 1:
+                name = a.split("=", 1)[0]
+                if name in known:
+                    skip = name in valued and "=" not in a
+                elif not _NEGATIVE.fullmatch(a):
+                    raise click.NoSuchOption(a, ctx=ctx)
+        return super().parse_args(ctx, args)
 
 
 def parse_number(text: str, what: str) -> int:
@@ -183,19 +215,20 @@ def _do_write(m: Mmio, off: int, _shown: int, bits: int, value: int) -> None:
     m.write(off, _BYTES[bits], value)
 
 
-@click.command("write")
+@click.command("write", cls=_NumbersCommand)
 @target_options
 @click.argument("addr")
 @click.argument("width")
 @click.argument("value")
 @user_errors
 def write_cmd(addr: str, width: str, value: str, **kw: Any) -> None:
-    """Write VALUE as one WIDTH-bit store at ADDR, as devmem does."""
+    """Write VALUE as one WIDTH-bit store at ADDR, as devmem does (a negative VALUE is
+    stored as its two's complement, as writel(-1, ...) is)."""
     bits = parse_width(width)
     v = parse_number(value, "VALUE")
-    if not 0 <= v < 1 << bits:
+    if not -(1 << (bits - 1)) <= v < 1 << bits:
         raise click.BadParameter(f"{value} does not fit in {bits} bits", param_hint="VALUE")
-    _do_write(addr, _BYTES[bits], kw, bits, v)
+    _do_write(addr, _BYTES[bits], kw, bits, v & ((1 << bits) - 1))
 
 
 def dump_lines(words: list[int], bits: int, start: int, per_line: int = 16) -> list[str]:

@@ -286,7 +286,12 @@ class SimDevMemBackend:
         tree = proc_iomem(k)
         owners = tree.owners(start, end)
         refusal = write_refusal(tree, start, end)
-        if write and refusal and not force:
+        # where the kernel itself refuses the range (CONFIG_STRICT_DEVMEM), --force would not
+        # help: go on to the mmap and its refusal, which says what would
+        psize = k.arch.page_size
+        page_off = start % psize
+        if write and refusal and not force and \
+                D.range_is_allowed(k, (start - page_off) >> k.arch.page_shift, page_off + size):
             raise OwnershipError(f"refusing to map /dev/mem for writing: {refusal}; map it "
                                  f"read-only (write=False), or pass force=True (--force)")
         try:
@@ -294,8 +299,6 @@ class SimDevMemBackend:
         except OSError as e:
             raise MapError("cannot open /dev/mem: permission denied; /dev/mem needs "
                            "CAP_SYS_RAWIO, which this process lacks", e.errno) from None
-        psize = k.arch.page_size
-        page_off = start % psize
         try:
             vma = M.do_mmap(file, page_off + size, _prot(write), M.MAP_SHARED, start - page_off)
         except OSError as e:
