@@ -40,6 +40,9 @@ def test_write_then_read(host: FakeHost) -> None:
     assert (r.exit_code, r.output) == (0, "")
     assert host.peek(host.root / RES0, 0x10, 4) == (0xCAFEF00D).to_bytes(4, "little")
     assert run(host, "read", "--pci", "1234:11e8", "0x10", "16").output == "0xf00d\n"
+    r = run(host, "write", "--pci", "1234:11e8", "0x10", "16", "-2")  # no "--" needed
+    assert (r.exit_code, r.output) == (0, "")
+    assert host.peek(host.root / RES0, 0x10, 4) == (0xCAFEFFFE).to_bytes(4, "little")
 
 
 def test_devmem_is_the_default_target(host: FakeHost) -> None:
