@@ -154,3 +154,35 @@ def test_x86_keeps_io_off_isa_aliases_and_memory_above_1m() -> None:
     with arm.k:
         d = pci_core(arm.k).find("00:00.0")
         assert pcibios_align_resource(d, 0x1100, F.IORESOURCE_IO, 0x20, 0x20) == 0x1100
+
+
+def test_windows_the_firmware_left_on_a_bridge_are_read_as_the_kernel_reads_them() -> None:
+    # pci_read_bridge_io/mmio/mmio_pref: 32-bit I/O, 32-bit memory and 64-bit prefetchable
+    # windows from a bridge that firmware numbered and programmed
+    rig = ecam_board([], probe=False)
+    br = PciBridge(io32=True, pref64=True)
+    rig.host.plug(br, 2)
+    cfg = br.config
+    cfg.set_long(R.PCI_PRIMARY_BUS, 0x010100)  # primary 0, secondary 1, subordinate 1
+    cfg.set_byte(R.PCI_IO_BASE, 0x11)  # 0x1000 | type 32-bit
+    cfg.set_byte(R.PCI_IO_LIMIT, 0x11)  # 0x1fff
+    cfg.set_word(R.PCI_IO_BASE_UPPER16, 0x0000)
+    cfg.set_word(R.PCI_MEMORY_BASE, 0x1010)  # 0x10100000
+    cfg.set_word(R.PCI_MEMORY_LIMIT, 0x1020)  # 0x102fffff
+    cfg.set_word(R.PCI_PREF_MEMORY_BASE, 0x0001)  # 0x80_0000_0000 | type 64-bit
+    cfg.set_word(R.PCI_PREF_MEMORY_LIMIT, 0x0011)  # 0x80_001f_ffff
+    cfg.set_long(R.PCI_PREF_BASE_UPPER32, 0x80)
+    cfg.set_long(R.PCI_PREF_LIMIT_UPPER32, 0x80)
+    from iomem.kernel.pci import pci_host_probe
+
+    with rig.k:
+        pci_host_probe(rig.bridge)
+    log = _log(rig.k)
+    for line in ("pci 0000:00:02.0: PCI bridge to [bus 01]",
+                 "pci 0000:00:02.0:   bridge window [io  0x1000-0x1fff]",
+                 "pci 0000:00:02.0:   bridge window [mem 0x10100000-0x102fffff]",
+                 "pci 0000:00:02.0:   bridge window [mem 0x8000000000-0x80001fffff 64bit pref]",
+                 # nothing is behind it: sizing gives the windows back, as arm64 does
+                 "pci 0000:00:02.0: disabling bridge window [io  0x1000-0x1fff] to [bus 01] "
+                 "(unused)"):
+        assert line in log, line

@@ -1266,60 +1266,63 @@ def pci_read_bridge_bases(child: pci_bus) -> None:
         return
     pci_info(dev, f"PCI bridge to {_bus_range(child)}"
                   f"{' (subtractive decode)' if dev.transparent else ''}")
-    _read_bridge_io(dev, child.resource[0], True)
-    _read_bridge_mmio(dev, child.resource[1], True)
-    _read_bridge_mmio_pref(dev, child.resource[2], True)
+    for res, window in zip(child.resource, _BRIDGE_WINDOWS, strict=False):  # io, mem, pref
+        if res is not None:
+            _read_bridge_window(dev, res, window)
 
 
-def _read_bridge_io(dev: pci_dev, res: Resource | None, log: bool) -> None:
-    if res is None:
-        return
-    base_lo = dev._rd(R.PCI_IO_BASE, 1)
-    limit_lo = dev._rd(R.PCI_IO_LIMIT, 1)
-    base = (base_lo & R.PCI_IO_RANGE_MASK) << 8
-    limit = (limit_lo & R.PCI_IO_RANGE_MASK) << 8
-    if (base_lo & R.PCI_IO_RANGE_TYPE_MASK) == R.PCI_IO_RANGE_TYPE_32:
-        base |= dev._rd(R.PCI_IO_BASE_UPPER16, 2) << 16
-        limit |= dev._rd(R.PCI_IO_LIMIT_UPPER16, 2) << 16
+@dataclass(frozen=True)
+class _BridgeWindow:
+    """How a type-1 header encodes one forwarding window (pci_read_bridge_io/mmio/
+    mmio_pref in probe.c): base and limit registers hold the top address bits at
+    ``shift``, the limit covers its whole granule, and a type code in the base's low
+    bits says whether upper registers widen the address."""
+
+    base: int
+    limit: int
+    width: int  #: of the base and limit registers
+    range_mask: int
+    type_mask: int
+    shift: int
+    granule: int  #: added to the limit: 4 KiB for I/O, 1 MiB for memory
+    wide_type: int | None  #: the type code that brings the upper registers in
+    upper_base: int
+    upper_limit: int
+    upper_width: int
+    upper_shift: int
+    flags: int  #: IORESOURCE_* of the window
+
+
+_BRIDGE_WINDOWS = (
+    _BridgeWindow(R.PCI_IO_BASE, R.PCI_IO_LIMIT, 1, R.PCI_IO_RANGE_MASK,
+                  R.PCI_IO_RANGE_TYPE_MASK, 8, 0xFFF, R.PCI_IO_RANGE_TYPE_32,
+                  R.PCI_IO_BASE_UPPER16, R.PCI_IO_LIMIT_UPPER16, 2, 16, F.IORESOURCE_IO),
+    _BridgeWindow(R.PCI_MEMORY_BASE, R.PCI_MEMORY_LIMIT, 2, R.PCI_MEMORY_RANGE_MASK,
+                  R.PCI_MEMORY_RANGE_TYPE_MASK, 16, 0xFFFFF, None, 0, 0, 0, 0,
+                  F.IORESOURCE_MEM),
+    _BridgeWindow(R.PCI_PREF_MEMORY_BASE, R.PCI_PREF_MEMORY_LIMIT, 2, R.PCI_PREF_RANGE_MASK,
+                  R.PCI_PREF_RANGE_TYPE_MASK, 16, 0xFFFFF, R.PCI_PREF_RANGE_TYPE_64,
+                  R.PCI_PREF_BASE_UPPER32, R.PCI_PREF_LIMIT_UPPER32, 4, 32,
+                  F.IORESOURCE_MEM | F.IORESOURCE_PREFETCH),
+)
+
+
+def _read_bridge_window(dev: pci_dev, res: Resource, w: _BridgeWindow) -> None:
+    base_lo = dev._rd(w.base, w.width)
+    limit_lo = dev._rd(w.limit, w.width)
+    kind = base_lo & w.type_mask
+    base = (base_lo & w.range_mask) << w.shift
+    limit = (limit_lo & w.range_mask) << w.shift
+    wide = w.wide_type is not None and kind == w.wide_type
+    if wide:
+        base |= dev._rd(w.upper_base, w.upper_width) << w.upper_shift
+        limit |= dev._rd(w.upper_limit, w.upper_width) << w.upper_shift
     if base <= limit:
-        res.flags = (base_lo & R.PCI_IO_RANGE_TYPE_MASK) | F.IORESOURCE_IO
-        res.start, res.end = pcibios_bus_to_resource(dev.bus, base, limit + 0xFFF)
-        if log:
-            pci_info(dev, f"  bridge window {pR(res)}")
-
-
-def _read_bridge_mmio(dev: pci_dev, res: Resource | None, log: bool) -> None:
-    if res is None:
-        return
-    mem_base_lo = dev._rd(R.PCI_MEMORY_BASE, 2)
-    mem_limit_lo = dev._rd(R.PCI_MEMORY_LIMIT, 2)
-    base = (mem_base_lo & R.PCI_MEMORY_RANGE_MASK) << 16
-    limit = (mem_limit_lo & R.PCI_MEMORY_RANGE_MASK) << 16
-    if base <= limit:
-        res.flags = (mem_base_lo & R.PCI_MEMORY_RANGE_TYPE_MASK) | F.IORESOURCE_MEM
-        res.start, res.end = pcibios_bus_to_resource(dev.bus, base, limit + 0xFFFFF)
-        if log:
-            pci_info(dev, f"  bridge window {pR(res)}")
-
-
-def _read_bridge_mmio_pref(dev: pci_dev, res: Resource | None, log: bool) -> None:
-    if res is None:
-        return
-    base_lo = dev._rd(R.PCI_PREF_MEMORY_BASE, 2)
-    limit_lo = dev._rd(R.PCI_PREF_MEMORY_LIMIT, 2)
-    base = (base_lo & R.PCI_PREF_RANGE_MASK) << 16
-    limit = (limit_lo & R.PCI_PREF_RANGE_MASK) << 16
-    if (base_lo & R.PCI_PREF_RANGE_TYPE_MASK) == R.PCI_PREF_RANGE_TYPE_64:
-        base |= dev._rd(R.PCI_PREF_BASE_UPPER32, 4) << 32
-        limit |= dev._rd(R.PCI_PREF_LIMIT_UPPER32, 4) << 32
-    if base <= limit:
-        res.flags = ((base_lo & R.PCI_PREF_RANGE_TYPE_MASK) | F.IORESOURCE_MEM
-                     | F.IORESOURCE_PREFETCH)
-        if res.flags & R.PCI_PREF_RANGE_TYPE_64:
+        res.flags = kind | w.flags
+        if wide and w.flags & F.IORESOURCE_PREFETCH:
             res.flags |= F.IORESOURCE_MEM_64
-        res.start, res.end = pcibios_bus_to_resource(dev.bus, base, limit + 0xFFFFF)
-        if log:
-            pci_info(dev, f"  bridge window {pR(res)}")
+        res.start, res.end = pcibios_bus_to_resource(dev.bus, base, limit + w.granule)
+        pci_info(dev, f"  bridge window {pR(res)}")
 
 
 def pci_bridge_check_ranges(bus: pci_bus) -> None:
