@@ -18,7 +18,8 @@ from types import TracebackType
 
 from ..kernel import kernel as _kernel
 from ..kernel.io import KernelBuildError, KernelOops, SparseError
-from .report import Report
+from .report import Report, Site, where_tb
+from .report import _is_user as report_is_user
 
 #: what stops a driver the way the kernel would (an oops, a build or sparse error)
 KERNEL_STOPS = (SparseError, KernelOops, KernelBuildError)
@@ -92,9 +93,39 @@ class RunResult:
         return [r for r in self.reports if r.is_error]
 
 
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+#: iomem's own drivers are drivers, the user's kind of code (as report.py counts them)
+_DRIVERS = os.path.join(_PKG, "drivers") + os.sep
+#: what a user's bad argument raises out of iomem's checks: trimmed to the user's frames
+_ARGUMENT_ERRORS = (TypeError, ValueError, IndexError)
+
+
+def _inside_iomem(path: str) -> bool:
+    path = os.path.abspath(path)
+    return path.startswith(_PKG) and not path.startswith(_DRIVERS)
+
+
+def _user_stack(exc: BaseException, tb: TracebackType | None) -> traceback.StackSummary:
+    """The frames from ``tb`` on, without iomem's own frames below the last frame of the
+    user's code when the error is about an argument the user passed (``writel(1.5, base)``):
+    the mistake is on the user's line, not in iomem's check that caught it."""
+    stack = traceback.StackSummary.extract(traceback.walk_tb(tb), capture_locals=False)
+    if not isinstance(exc, _ARGUMENT_ERRORS):
+        return stack
+    last_user = max((i for i, fs in enumerate(stack) if report_is_user(fs.filename)),
+                    default=None)
+    if last_user is None:
+        return stack
+    below = stack[last_user + 1:]
+    if not any(_inside_iomem(fs.filename) for fs in below):
+        return stack  # the user's own call into Python's library: as Python shows it
+    return traceback.StackSummary.from_list(stack[:last_user + 1])
+
+
 def _print_script_traceback(exc: BaseException, path: str) -> None:
     """The traceback Python would print for the script: from the script's first frame
-    on (not this runner's or runpy's), a SyntaxError as Python words it."""
+    on (not this runner's or runpy's), a SyntaxError as Python words it, and an argument
+    iomem refused ending at the user's line that passed it."""
     if isinstance(exc, SyntaxError):
         print("".join(traceback.format_exception_only(exc)), end="", file=sys.stderr)
         return
@@ -102,8 +133,16 @@ def _print_script_traceback(exc: BaseException, path: str) -> None:
     script = os.path.abspath(path)
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
         tb = tb.tb_next
-    print("".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__)),
-          end="", file=sys.stderr)
+    te = traceback.TracebackException(type(exc), exc, tb or exc.__traceback__)
+    te.stack = _user_stack(exc, tb or exc.__traceback__)
+    print("".join(te.format()), end="", file=sys.stderr)
+
+
+def _reported_at(session: Session, site: Site) -> bool:
+    """Whether a sanitizer report already points at ``site`` (the line that stopped)."""
+    return any(r.site.file == site.file and r.site.line == site.line
+               for k in session.kernels if k.sanitizer is not None
+               for r in k.sanitizer.reports)
 
 
 def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
@@ -137,6 +176,9 @@ def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
             print(f"iomem run: the script stopped: {type(e).__name__}: {first}",
                   file=sys.stderr)
             session.note_exception(e)
+            site = where_tb(e.__traceback__)
+            if site.file is not None and not _reported_at(session, site):
+                print(f"    at {site.describe()}", file=sys.stderr)  # no report says where
         except Exception as e:  # noqa: BLE001 - the script's own bug: show it as Python would
             status = 1
             _print_script_traceback(e, path)
