@@ -52,6 +52,51 @@ class _Area:
 
 
 @dataclass
+class _Unordered:
+    """CPU stores to DMA buffers that no wmb()/mb()/writeX() has yet ordered before
+    later MMIO writes."""
+
+    first: Site
+    buf: str
+    ranges: list[tuple[int, int]]  #: (phys, nbytes) of each store
+    dma_wmb: bool = False
+
+
+@dataclass
+class _Bell:
+    """A relaxed MMIO write issued while stores were unordered: a problem only if the
+    device, acting on it, reads bytes of those stores (then it is a doorbell rung
+    too early), so it is judged when the device reads memory, not when written."""
+
+    site: Site
+    fn: str
+    register: str | None
+    phys: int
+    vaddr: int
+    issued: int  #: virtual ns when issued, to tell it from earlier writes when delivered
+    stores: _Unordered
+    reported: bool = False
+
+
+def _overlaps(ranges: list[tuple[int, int]], phys: int, n: int) -> bool:
+    return any(pa < phys + n and phys < pa + size for pa, size in ranges)
+
+
+def _uncovered(ranges: list[tuple[int, int]], phys: int, n: int) -> list[tuple[int, int]]:
+    """``ranges`` without the bytes of [phys, phys + n)."""
+    out = []
+    for pa, size in ranges:
+        if pa >= phys + n or phys >= pa + size:
+            out.append((pa, size))
+            continue
+        if pa < phys:
+            out.append((pa, phys - pa))
+        if pa + size > phys + n:
+            out.append((phys + n, pa + size - phys - n))
+    return out
+
+
+@dataclass
 class _Held:
     """A region, interrupt or DMA buffer a driver holds."""
 
@@ -78,10 +123,17 @@ class Sanitizer:
         self._owners: list[Any] = []
         self._drivers: dict[int, str] = {}
         self._quiet = 0
-        # ordering state
-        self._unordered: list | None = None  # [count, first site, buffer name]
-        self._saw_dma_wmb = False
+        # ordering state: stores not yet ordered before MMIO writes; the write a device
+        # received last, if it was a relaxed one issued while stores were unordered; such
+        # writes a CPU model still holds, by address; the latest relaxed read since the
+        # last read barrier, and what devices wrote to memory since then
+        self._unordered: _Unordered | None = None
+        self._last_write: _Bell | None = None
+        self._bells: dict[int, list[_Bell]] = {}
         self._relaxed_read: tuple | None = None  # (site, phys, register)
+        self._dma_written: list[tuple[int, int]] = []  # before the latest relaxed read
+        self._dma_fresh: list[tuple[int, int]] = []  # since it
+        self._reads_dirty = False  # any of the three set: the next readX() clears them
         # device key -> (area, off, value, register, owner)
         self._posted: dict[int, tuple] = {}
         #: called with each new :class:`Report`
@@ -104,11 +156,15 @@ class Sanitizer:
         k.irq_hooks.append(self._irq)
         self._hook_cpu(k.cpu)
 
+    def _cpu_hooks(self, cpu: Any) -> list[tuple[list, Callable]]:
+        return [(cpu.store_hooks, self._cpu_store), (cpu.load_hooks, self._cpu_load),
+                (cpu.buffer_hooks, self._buffer), (cpu.device_read_hooks, self._device_read),
+                (cpu.device_write_hooks, self._device_write)]
+
     def _hook_cpu(self, cpu: Any) -> None:
-        if self._cpu_store not in cpu.store_hooks:
-            cpu.store_hooks.append(self._cpu_store)
-            cpu.load_hooks.append(self._cpu_load)
-            cpu.buffer_hooks.append(self._buffer)
+        for hooks, fn in self._cpu_hooks(cpu):
+            if fn not in hooks:
+                hooks.append(fn)
 
     def detach(self) -> None:
         k = self.k
@@ -121,8 +177,7 @@ class Sanitizer:
         k.driver_hooks.remove(self._driver)
         k.irq_hooks.remove(self._irq)
         cpu = k.cpu
-        for hooks, fn in ((cpu.store_hooks, self._cpu_store), (cpu.load_hooks, self._cpu_load),
-                          (cpu.buffer_hooks, self._buffer)):
+        for hooks, fn in [*self._cpu_hooks(cpu), (cpu.deliver_watch, self._delivered)]:
             if fn in hooks:
                 hooks.remove(fn)
 
@@ -275,6 +330,8 @@ class Sanitizer:
         endian = info.endian
         owner = info.owner
         pending = self._posted  # cleared in place, never replaced
+        # a write the CPU model holds back reaches the device later, when the model says
+        deferred = s.k.cpu.kind_of(area) in (Kind.POSTED, Kind.WC, Kind.WB)
 
         def rd(off: int, size: int) -> int:
             f = reads.get(off * 16 + size)
@@ -287,9 +344,10 @@ class Sanitizer:
             if pending and key in pending:
                 del pending[key]
             if ordered:
-                s._relaxed_read = None
-            elif s._relaxed_read is None and s.k.cpu.dma_buffers:
-                s._relaxed_read = (where(sys._getframe(1)), area.phys_addr + off, f[1])
+                if s._reads_dirty:
+                    s._read_ordered()
+            elif s.k.cpu.dma_buffers:
+                s._relaxed(area, off, f[1], sys._getframe(1))
             return read(off, size)
 
         def wr(off: int, size: int, value: int) -> None:
@@ -300,11 +358,8 @@ class Sanitizer:
                 s._findings(f[0], area, off)
             if endian is not None:
                 s._endian(info, area, off, size, True, sys._getframe(1))
-            if s._unordered is not None:
-                if ordered:
-                    s._unordered = None
-                else:
-                    s._doorbell(info, area, off, sys._getframe(1))
+            if s._unordered is not None or s._last_write is not None:
+                s._ordering(area, off, f[1], ordered, deferred, sys._getframe(1))
             if posted:
                 pending[key] = (area, off, value, f[1], owner)
             write(off, size, value)
@@ -397,32 +452,93 @@ class Sanitizer:
 
     # -- ordering ----------------------------------------------------------------------
 
-    def _doorbell(self, info: _Area, area: VmArea, off: int, frame: Any) -> None:
-        count, first, buf = self._unordered
-        reg = self._register(info, area, off)
+    def _ordering(self, area: VmArea, off: int, reg: str | None, ordered: bool,
+                  deferred: bool, frame: Any) -> None:
+        """An MMIO write while stores are unordered, or after a relaxed one was."""
+        u = self._unordered
+        if ordered or u is None:  # writeX() starts with wmb(): earlier stores go first
+            self._unordered = None
+            self._last_write = None
+            return
         fn = frame.f_locals.get("name", "writel_relaxed") if frame.f_code.co_name == "accessor" \
             else frame.f_code.co_name
-        notes = [f"the first of them: {first.describe()}"]
-        if self._saw_dma_wmb:
+        bell = _Bell(where(frame), fn, reg, area.phys_addr + off, area.addr + off,
+                     self.k.machine.clock.now, _Unordered(u.first, u.buf, list(u.ranges),
+                                                          u.dma_wmb))
+        if not deferred:  # the device gets it inside write(), and may act on it there
+            self._last_write = bell
+        else:  # it gets it when the CPU model lets it go
+            self._last_write = None
+            self._bells.setdefault(bell.phys, []).append(bell)
+            watch = self.k.cpu.deliver_watch
+            if self._delivered not in watch:
+                watch.append(self._delivered)
+
+    def _delivered(self, phys: int, issued: int | None) -> None:
+        """The CPU model lets a held-back write reach the bus: which one the device gets."""
+        bells = self._bells.get(phys)
+        # the model stamps a write after its access time passed, so a write issued before
+        # the bell (a clean one to the same register) carries a time <= the bell's
+        if bells and (issued is None or issued > bells[0].issued):
+            self._last_write = bells.pop(0)
+            if not bells:
+                del self._bells[phys]
+        else:
+            self._last_write = None
+        if not self._bells and self._last_write is None:  # else: which write comes next
+            watch = self.k.cpu.deliver_watch
+            if self._delivered in watch:
+                watch.remove(self._delivered)
+
+    def _device_read(self, phys: int, n: int) -> None:
+        bell = self._last_write
+        if bell is None or bell.reported or not _overlaps(bell.stores.ranges, phys, n):
+            return
+        bell.reported = True
+        u = bell.stores
+        notes = [f"the device read {n} byte(s) at {phys:#x} on receiving it",
+                 f"the first of the stores: {u.first.describe()}"]
+        if u.dma_wmb:
             notes.append("dma_wmb() orders stores to memory among themselves, not before MMIO")
         self.emit("relaxed-doorbell",
-                  f"{fn}() to {reg or hex(area.phys_addr + off)} while {count} store(s) to the "
-                  f"{buf} may not be visible to the device yet",
-                  where(frame), phys=area.phys_addr + off, vaddr=area.addr + off,
-                  register=reg, notes=notes)
+                  f"{bell.fn}() to {bell.register or hex(bell.phys)} while {len(u.ranges)} "
+                  f"store(s) to the {u.buf} may not be visible to the device yet",
+                  bell.site, phys=bell.phys, vaddr=bell.vaddr, register=bell.register,
+                  notes=notes)
 
     def _cpu_store(self, phys: int, n: int) -> None:
+        if self._dma_written or self._dma_fresh:  # the CPU's own bytes are current
+            self._dma_written = _uncovered(self._dma_written, phys, n)
+            self._dma_fresh = _uncovered(self._dma_fresh, phys, n)
         buf = self.k.cpu.dma_buffer_at(phys)
         if buf is None:
             return
         if self._unordered is None:
-            self._unordered = [1, where(sys._getframe(1)), _bufdesc(buf)]
-            self._saw_dma_wmb = False
-        else:
-            self._unordered[0] += 1
+            self._unordered = _Unordered(where(sys._getframe(1)), _bufdesc(buf), [])
+        self._unordered.ranges.append((phys, n))
+
+    def _relaxed(self, area: VmArea, off: int, reg: str | None, frame: Any) -> None:
+        """A relaxed read: device writes to memory before it may not be seen after it."""
+        self._relaxed_read = (where(frame), area.phys_addr + off, reg)
+        self._reads_dirty = True
+        if self._dma_fresh:
+            self._dma_written += self._dma_fresh
+            self._dma_fresh = []
+
+    def _read_ordered(self) -> None:
+        """readX() or rmb(): later loads see what devices wrote before it."""
+        self._relaxed_read = None
+        self._dma_written = []
+        self._dma_fresh = []
+        self._reads_dirty = False
+
+    def _device_write(self, phys: int, n: int) -> None:
+        if self.k.cpu.dma_buffer_at(phys) is not None:
+            self._dma_fresh.append((phys, n))
+            self._reads_dirty = True
 
     def _cpu_load(self, phys: int, n: int) -> None:
-        if self._relaxed_read is None:
+        if self._relaxed_read is None or not _overlaps(self._dma_written, phys, n):
             return
         buf = self.k.cpu.dma_buffer_at(phys)
         if buf is None:
@@ -432,15 +548,16 @@ class Sanitizer:
                   f"read of the {_bufdesc(buf)} at {phys:#x} after a relaxed read of "
                   f"{reg or hex(pa)} with no rmb(): it may return data older than the status "
                   "says", where(sys._getframe(1)), phys=phys,
-                  notes=[f"the relaxed read: {site.describe()}"])
+                  notes=[f"the relaxed read: {site.describe()}",
+                         "a device wrote these bytes before that read"])
 
     def _barrier(self, kind: str) -> None:
         if kind in ("wmb", "mb"):
             self._unordered = None
         if kind in ("rmb", "mb"):
-            self._relaxed_read = None
+            self._read_ordered()
         if kind == "dma_wmb" and self._unordered is not None:
-            self._saw_dma_wmb = True
+            self._unordered.dma_wmb = True
 
     def _delay(self, ns: int, kind: str) -> None:
         if not self._posted or kind == "msleep":  # a sleeping wait re-checks; a delay loop

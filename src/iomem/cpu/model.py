@@ -117,6 +117,13 @@ class MemoryModel:
         self.load_hooks: list[Callable[[int, int], None]] = []
         #: called as (event, buffer): ``add`` or ``remove`` (the sanitizer's leak check)
         self.buffer_hooks: list[Callable[[str, DmaBuffer], None]] = []
+        #: called as (phys, nbytes) for each bus master read of / write into memory
+        self.device_read_hooks: list[Callable[[int, int], None]] = []
+        self.device_write_hooks: list[Callable[[int, int], None]] = []
+        #: called as (phys, issued ns or None) as each write this model held back (posted,
+        #: write-combined, cached) reaches the bus; empty unless someone asks (the sanitizer,
+        #: while it waits to see which write a device acts on)
+        self.deliver_watch: list[Callable[[int, int | None], None]] = []
         self.dma_buffers: dict[int, DmaBuffer] = {}
         self.seed = seed
         if previous is not None:
@@ -124,6 +131,9 @@ class MemoryModel:
             self.store_hooks = previous.store_hooks
             self.load_hooks = previous.load_hooks
             self.buffer_hooks = previous.buffer_hooks
+            self.device_read_hooks = previous.device_read_hooks
+            self.device_write_hooks = previous.device_write_hooks
+            self.deliver_watch = previous.deliver_watch
             self.dma_buffers = previous.dma_buffers
             if seed is None:
                 self.seed = previous.seed
@@ -336,6 +346,8 @@ class MemoryModel:
 
     def device_read(self, phys: int, n: int) -> bytes:
         """What a bus master reads: memory as it is, without the CPU's pending stores."""
+        for hook in self.device_read_hooks:
+            hook(phys, n)
         for pa, data, _t in self._sb:
             if pa < phys + n and phys < pa + len(data):
                 self._event("dma-stale", f"a device read {n} bytes at {phys:#x} while "
@@ -346,6 +358,8 @@ class MemoryModel:
 
     def device_write(self, phys: int, data: bytes) -> None:
         """A bus master's write into memory."""
+        for hook in self.device_write_hooks:
+            hook(phys, len(data))
         self.k.machine.memory.write_bytes(phys, data)
 
     # -- load speculation --------------------------------------------------------------
@@ -478,7 +492,10 @@ class MemoryModel:
         if not q:
             del self._posted[key]
         bus_write = self.k.machine.memory.write
-        for _t, pa, size, value, _due, area in landed:
+        watch = self.deliver_watch
+        for t, pa, size, value, _due, area in landed:
+            if watch:
+                watch[0](pa, t)
             try:
                 bus_write(pa, size, value)
             except BusError as e:
@@ -488,16 +505,20 @@ class MemoryModel:
 
     def _push(self, key: int, why: str) -> None:
         for batch in self._posted.pop(key, ()):
-            for _t, pa, size, value, _due, area in batch:
-                self._deliver(area, pa, size, value)
+            for t, pa, size, value, _due, area in batch:
+                self._deliver(area, pa, size, value, t)
                 self._event("arrive", "posted write of {:#x} reaches {:#x} ({})", pa, value,
                             pa, why)
 
     def pending_posted(self) -> int:
         return sum(len(batch) for q in self._posted.values() for batch in q)
 
-    def _deliver(self, area: VmArea, pa: int, size: int, value: int) -> None:
-        """A write leaving the CPU for the bus (its time was charged when it was issued)."""
+    def _deliver(self, area: VmArea, pa: int, size: int, value: int,
+                 issued: int | None = None) -> None:
+        """A write leaving the CPU for the bus (its time was charged when it was issued;
+        ``issued`` is that time where the write is one store, not a merged line)."""
+        if self.deliver_watch:
+            self.deliver_watch[0](pa, issued)
         try:
             self.k.machine.memory.write(pa, size, value)
         except BusError as e:

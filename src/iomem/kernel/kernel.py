@@ -130,6 +130,7 @@ class Kernel:
         from ..cpu import MemoryModel
         #: the CPU between the driver and the bus (see :mod:`iomem.cpu`)
         self.cpu = MemoryModel(self, "strict")
+        self.cpu.attach()  # strict: on no path; device models reach memory through it
         self.sanitizer = None
         _last_booted = self
         if BOOT_DEFAULTS["memory_model"] != "strict":
