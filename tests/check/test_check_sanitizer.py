@@ -235,6 +235,33 @@ def test_reading_back_the_cpus_own_stores_after_a_relaxed_read_is_not_reported(
     assert k.sanitizer.finish() == []
 
 
+@pytest.mark.parametrize("read_back", [False, True])
+def test_free_irq_behind_a_posted_write_is_a_dependent_action(read_back: bool) -> None:
+    from iomem.kernel.irq import IRQ_HANDLED, free_irq, request_irq
+
+    k = _lab(sanitize=True)
+    with k:
+        pdev = k.devices.find_device("a000000.lab")
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        irq = iomem.platform_get_irq(pdev, 0)
+        request_irq(irq, lambda i, d: IRQ_HANDLED, 0, "lab", pdev)
+        iomem.writel(0, base + CTRL)  # silence the device: a posted write
+        if read_back:
+            iomem.readl(base + CTRL)
+        free_irq(irq, pdev)
+        iomem.iounmap(base)
+        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
+    reports = k.sanitizer.finish()
+    if read_back:
+        assert reports == []
+    else:
+        (rep,) = reports
+        assert (rep.rule, rep.register) == ("posted-write-delay", "CTRL")
+        assert rep.message == (f"free_irq({irq}) while the write of 0x0 to CTRL may still be "
+                               "on its way to the device")
+
+
 def test_freeing_dma_memory_behind_a_posted_write_is_a_dependent_action() -> None:
     def probe(pdev):
         base = iomem.devm_platform_ioremap_resource(pdev, 0)

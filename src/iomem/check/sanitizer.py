@@ -682,6 +682,9 @@ class Sanitizer:
             self._held[key] = _Held("irq", f"irq {irq} ({name})", site, owner, dev_id)
         else:
             self._held.pop(key, None)
+            if self._posted:  # the write that silenced the device may not have arrived
+                self.dependent_action(f"free_irq({irq})",
+                                      self._owners[-1] if self._owners else None)
 
     def _driver(self, event: str, dev: Any) -> None:
         if event in ("probe", "remove"):
