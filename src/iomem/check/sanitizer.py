@@ -619,7 +619,9 @@ class Sanitizer:
                 notes.append(f"mapped at {info.site.describe()}")
             self.emit("use-after-iounmap", entry["message"], where(),
                       vaddr=area.addr + entry["offset"],
-                      phys=area.phys_addr + entry["offset"], notes=notes)
+                      phys=area.phys_addr + entry["offset"], notes=notes,
+                      register=self._register(info, area, entry["offset"])
+                      if info is not None else None)
         elif what == "bad-iounmap":
             area = entry["area"]
             info = self._areas.get(area)
@@ -721,8 +723,10 @@ class Sanitizer:
                 del self._held[key]
                 continue
             del self._held[key]
+            phys = held.obj.start if held.kind == "region" else \
+                held.obj.phys if held.kind == "dma" else None
             out.append(self.emit(f"leak-{held.kind}", f"unreferenced {held.what} still held "
-                                 f"when {when}", held.site,
+                                 f"when {when}", held.site, phys=phys,
                                  notes=[f"backtrace: acquired at {held.site.describe()}"]))
         return out
 
