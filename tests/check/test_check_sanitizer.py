@@ -400,3 +400,20 @@ def test_a_null_cookie_in_pointer_arithmetic(tmp_path) -> None:
     res = run_script(str(script))
     (rep,) = res.reports
     assert rep.rule == "unchecked-result" and rep.site.line == 3 and res.status == 1
+
+
+def test_structured_fields_of_lifetime_and_leak_reports() -> None:
+    k = _lab(sanitize=True)
+    with k:
+        pdev = k.devices.find_device("a000000.lab")
+        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
+        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
+        iomem.iounmap(base)
+        with pytest.raises(iomem.KernelOops):
+            iomem.readl(base + STATUS)
+        _ring, ring_dma = dma_alloc_coherent(pdev, 4096)
+    reports = {r.rule: r for r in k.sanitizer.finish()}
+    use = reports["use-after-iounmap"]
+    assert (use.register, use.phys) == ("STATUS", LAB_BASE + STATUS)
+    assert reports["leak-region"].phys == LAB_BASE
+    assert reports["leak-dma"].phys == ring_dma
