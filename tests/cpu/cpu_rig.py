@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iomem.boards import Board, boot
-from iomem.cpu import dma_read
+from iomem.cpu import dma_read, dma_write
 from iomem.devices.base import MmioDevice
 from iomem.kernel import Kernel
 from iomem.machine import Machine
@@ -46,7 +46,9 @@ class Recorder(MmioDevice):
 
 
 class DmaEngine(Recorder):
-    """Writing offset 0 fetches BUF from RAM at once (what the device saw is kept)."""
+    """Writing offset 0 fetches BUF from RAM at once (what the device saw is kept);
+    writing offset 8 fills BUF with the value's low byte, as a device writing its
+    results into memory."""
 
     def __init__(self) -> None:
         super().__init__("dma")
@@ -56,6 +58,8 @@ class DmaEngine(Recorder):
         super().write(offset, size, value)
         if offset == 0:
             self.fetched.append(dma_read(self.machine, BUF, BUF_SIZE))
+        elif offset == 8:
+            dma_write(self.machine, BUF, bytes((value & 0xFF,)) * BUF_SIZE)
 
 
 @dataclass

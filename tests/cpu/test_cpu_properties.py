@@ -5,10 +5,12 @@
 * Under ``adversarial`` (and ``realistic``), a program that follows the kernel's rules
   observes the same device-visible outcome as under ``strict``: the same writes reach
   the device in the same order, reads return the same values, the DMA engine fetches the
-  same bytes, memory written through write-combining ends the same.  The rules: ring a
-  doorbell with ``writel`` (or ``wmb(); writel_relaxed``), leave a buffer alone until
-  the device is done with it (a read-back), ``wmb()`` before reading back what was
-  written through write-combining from elsewhere.
+  same bytes, the CPU loads the same bytes the device wrote to memory, memory written
+  through write-combining ends the same.  The rules: ring a doorbell with ``writel`` (or
+  ``wmb(); writel_relaxed``), leave a buffer alone until the device is done with it (a
+  read-back), read what the device wrote only after the status read that says it is
+  there was ``readl`` (or ``readl_relaxed(); rmb()``), ``wmb()`` before reading back
+  what was written through write-combining from elsewhere.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ _op = st.one_of(
     st.tuples(st.just("wcr"), st.integers(0, 255)),
     st.tuples(st.just("store"), st.integers(0, BUF_SIZE - 1), st.integers(0, 255)),
     st.tuples(st.just("ring"), st.booleans()),
+    st.tuples(st.just("fill"), st.booleans(), st.integers(0, 255), st.integers(0, BUF_SIZE - 8)),
     st.tuples(st.just("barrier"), st.sampled_from(["wmb", "rmb", "mb", "dma_wmb",
                                                    "dma_rmb"])),
     st.tuples(st.just("delay"), st.integers(0, 3000)),
@@ -94,6 +97,15 @@ def _outcome(model: str, arch: str, program: list) -> tuple:
             else:
                 iomem.writel(1, bell)
             iomem.readl(bell + 4)  # the device is done before the buffer is touched again
+        elif what == "fill":  # the device writes the buffer; the CPU reads the result
+            _, relaxed, byte, at = op
+            iomem.writel(byte, bell + 8)
+            if relaxed:
+                iomem.readl_relaxed(bell + 4)
+                iomem.rmb()
+            else:
+                iomem.readl(bell + 4)
+            seen.append(r.k.cpu.load(BUF + at, 8))
         elif what == "barrier":
             getattr(iomem, op[1])()
         else:

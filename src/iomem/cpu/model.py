@@ -678,6 +678,10 @@ class MemoryModel:
         speculate = self.policy.speculate
 
         def rd(off: int, size: int) -> int:
+            # later loads may pass a relaxed read from the moment it issues: before the
+            # writes it pushes arrive and before what the device does about them
+            if not ordered and speculate and m._mmio_win is None and m.dma_buffers:
+                m._mmio_win = m._open(f"a relaxed read of {base + off:#x}")
             if wc:  # x86: a UC access drains every WC buffer; anywhere: a read of the device
                 m._flush_wc(None if x86 else key, "a read of the device")
             if key in posted_map:
@@ -687,8 +691,6 @@ class MemoryModel:
                 if m._mmio_win is not None or m._load_win is not None:
                     m._close_windows()  # __io_ar(): rmb
                 return v
-            if speculate and m._mmio_win is None and m.dma_buffers:
-                m._mmio_win = m._open(f"a relaxed read of {base + off:#x}")
             return read(off, size)
 
         if posted:
@@ -768,6 +770,8 @@ class MemoryModel:
         x86 = self.k.arch.is_x86
 
         def rd(off: int, size: int) -> int:
+            if not ordered and speculate and m._mmio_win is None and m.dma_buffers:
+                m._mmio_win = m._open(f"a relaxed read of {base + off:#x}")  # as above
             m._flush_wc(key, "a read of the device")
             if key in m._posted:
                 m._push(key, "pushed by a read of the same device")
@@ -775,8 +779,6 @@ class MemoryModel:
                 v = read(off, size)
                 m._close_windows()
                 return v
-            if speculate and m._mmio_win is None and m.dma_buffers:
-                m._mmio_win = m._open(f"a relaxed read of {base + off:#x}")
             return read(off, size)
 
         def wr(off: int, size: int, value: int) -> None:
