@@ -178,7 +178,9 @@ def run_script(path: str, args: tuple[str, ...] = (), *, board: object = "lab",
             session.note_exception(e)
             site = where_tb(e.__traceback__)
             if site.file is not None and not _reported_at(session, site):
-                print(f"    at {site.describe()}", file=sys.stderr)  # no report says where
+                func = f" in {site.function}()" if site.function not in (None, "<module>") \
+                    else ""
+                print(f"    at {site}{func}", file=sys.stderr)  # no report says where
         except Exception as e:  # noqa: BLE001 - the script's own bug: show it as Python would
             status = 1
             _print_script_traceback(e, path)

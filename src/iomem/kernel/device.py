@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errno import ENODEV, ENXIO, EPROBE_DEFER, errname
+from .errno import ENODEV, ENXIO, EPROBE_DEFER, ErrPtr, errname
 from .printk import KERN_DEBUG, KERN_ERR, KERN_INFO, KERN_WARNING
 from .vsprintf import kvsprintf
 
@@ -117,12 +117,34 @@ class DeviceDriver:
         return f"<{type(self).__name__} {self.name}>"
 
 
+def bad_device_address(dev: object) -> int | None:
+    """Where ``dev->field`` faults when ``dev`` is NULL (0) or an ERR_PTR (its value);
+    None for a device.  A kernel function given such a ``dev`` oopses there itself,
+    ``k._fault_at(va, is_write)``, so the oops's call trace starts at that function, as
+    the kernel's does, and the simulator never fails on it with an AttributeError."""
+    if dev is None:
+        return 0
+    if isinstance(dev, ErrPtr):
+        return dev.value
+    return None
+
+
+def _kernel() -> Kernel:
+    from .kernel import current_kernel
+
+    return current_kernel()
+
+
 def dev_name(dev: Device) -> str:
+    if (va := bad_device_address(dev)) is not None:
+        _kernel()._fault_at(va, False)
     return dev.name
 
 
 def dev_driver_string(dev: Device) -> str:
     """What dev_printk puts first: the driver's name, else the bus's."""
+    if (va := bad_device_address(dev)) is not None:
+        _kernel()._fault_at(va, False)
     if dev.driver is not None:
         return dev.driver.name
     if dev.bus is not None:
@@ -131,18 +153,26 @@ def dev_driver_string(dev: Device) -> str:
 
 
 def dev_get_drvdata(dev: Device) -> Any:
+    if (va := bad_device_address(dev)) is not None:
+        _kernel()._fault_at(va, False)
     return dev.driver_data
 
 
 def dev_set_drvdata(dev: Device, data: Any) -> None:
+    if (va := bad_device_address(dev)) is not None:
+        _kernel()._fault_at(va, True)
     dev.driver_data = data
 
 
 def of_match_device(table: list[OfDeviceId], dev: Device) -> OfDeviceId | None:
     """``of_match_device``: the best entry for the node's compatible list (earlier
     compatible strings of the node win, as __of_match_node scores them)."""
+    if not table:
+        return None
+    if (va := bad_device_address(dev)) is not None:
+        _kernel()._fault_at(va, False)
     node = dev.of_node
-    if node is None or not table:
+    if node is None:
         return None
     compat = list(getattr(node, "compatible", None) or [])
     best, best_score = None, -1
@@ -155,6 +185,8 @@ def of_match_device(table: list[OfDeviceId], dev: Device) -> OfDeviceId | None:
 
 
 def of_device_get_match_data(dev: Device) -> Any:
+    if (va := bad_device_address(dev)) is not None:
+        _kernel()._fault_at(va, False)
     if dev.driver is None:
         return None
     m = of_match_device(dev.driver.of_match_table, dev)
@@ -172,7 +204,10 @@ class DeviceCore:
 
     # -- printing -------------------------------------------------------------------
 
-    def dev_printk(self, level: int, dev: Device, text: str) -> None:
+    def dev_printk(self, level: int, dev: Device | None, text: str) -> None:
+        if dev is None:  # __dev_printk() checks: printk("(NULL device *): ...")
+            self.k.printk(level, f"(NULL device *): {text}")
+            return
         prefix = dev_driver_string(dev)
         self.k.printk(level, f"{prefix} {dev.name}: {text}" if prefix else f"{dev.name}: {text}")
 
@@ -371,6 +406,8 @@ class DeviceCore:
 
     def devres_add(self, dev: Device, release: Callable[[Device, Any], None], data: Any,
                    name: str) -> None:
+        if (va := bad_device_address(dev)) is not None:  # spin_lock(&dev->devres_lock)
+            self.k._fault_at(va, True)
         dev.devres.append(DevresNode(release, data, name))
 
     def devres_release_all(self, dev: Device) -> None:
@@ -382,6 +419,8 @@ class DeviceCore:
 
     def devres_remove(self, dev: Device, release: Callable, match: Callable[[Any], bool]
                       ) -> DevresNode | None:
+        if (va := bad_device_address(dev)) is not None:  # spin_lock(&dev->devres_lock)
+            self.k._fault_at(va, True)
         for i in range(len(dev.devres) - 1, -1, -1):
             node = dev.devres[i]
             if node.release is release and match(node.data):
@@ -394,7 +433,7 @@ def dev_printk_level(level: int) -> Callable[..., None]:
     def fn(dev: Device, fmt: str, *args: object) -> None:
         from .kernel import current_kernel
 
-        k = dev.kernel or current_kernel()
+        k = getattr(dev, "kernel", None) or current_kernel()  # dev may be NULL
         text = kvsprintf(fmt, args)
         k.devices.dev_printk(level, dev, text.rstrip("\n"))
     return fn
@@ -412,5 +451,7 @@ def dev_err_probe(dev: Device, err: int, fmt: str, *args: object) -> int:
     text = kvsprintf(fmt, args)
     if err != -EPROBE_DEFER:
         dev_err(dev, f"error -{errname(err)}: {text.rstrip()}")
+    elif (va := bad_device_address(dev)) is not None:  # device_set_deferred_probe_reason
+        _kernel()._fault_at(va, False)
     return err
 

@@ -7,6 +7,7 @@ run last-in first-out when the driver unbinds or its probe fails, so a
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import ioport as F
@@ -18,8 +19,21 @@ from .resource import Resource, resource_size, resource_type
 from .vsprintf import pR
 
 
-def _k(dev: Device) -> Kernel:
-    return dev.kernel or current_kernel()
+def _k(dev: Device | None) -> Kernel:
+    """The device's kernel; for a NULL device the current one, where the dereference that
+    follows (devres_add(), dev_name(), ...) oopses as in the kernel."""
+    return getattr(dev, "kernel", None) or current_kernel()
+
+
+def _bug_lines(k: Kernel, file: str, line: int) -> list[str]:
+    """What ``BUG()`` logs before the oops's CPU line and trace: report_bug()'s cut-here
+    and "kernel BUG at" lines, then the arch's die() (x86: the undefined instruction;
+    arm64: the BRK #0x800).  The caller oopses with them in its own frame, so the call
+    trace starts at the function that hit the BUG."""
+    k.printk_warn("------------[ cut here ]------------")
+    trap = ("invalid opcode: 0000 [#N] PREEMPT SMP NOPTI" if k.arch.is_x86 else
+            "Internal error: Oops - BUG: 00000000f2000800 [#N] SMP")
+    return [f"kernel BUG at {file}:{line}!", trap]
 
 
 # -- regions ------------------------------------------------------------------------
@@ -136,6 +150,9 @@ IORESOURCE_MEM_NONPOSTED = 1 << 3  # a MEM-specific bus bit (include/linux/iopor
 
 def __devm_ioremap_resource(dev: Device, res: Resource | None, kind: str = ""
                             ) -> IoMem | ErrPtr:
+    if dev is None:  # BUG_ON(!dev); the line, as WARN() gives it, is the simulator's
+        k = _k(dev)
+        k.oops(_bug_lines(k, "lib/devres.c", sys._getframe().f_lineno))
     if res is None or resource_type(res) != F.IORESOURCE_MEM:
         dev_err(dev, "invalid resource")
         return ErrPtr(-EINVAL)
