@@ -10,9 +10,11 @@ import pytest
 from core_rig import DEV_BASE, Rig, new_lines
 
 from iomem.kernel import device as D
-from iomem.kernel import devres, dma
+from iomem.kernel import devres, dma, irq
+from iomem.kernel import platform as P
 from iomem.kernel.errno import EINVAL, EPROBE_DEFER, ERR_PTR
 from iomem.kernel.io import KernelOops
+from iomem.kernel.ioport import IORESOURCE_MEM
 from iomem.kernel.resource import DEFINE_RES_MEM
 
 ARM64_NULL = "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000"
@@ -48,6 +50,15 @@ DEREFERENCING: dict[str, Callable[[], object]] = {
     "of_match_device": lambda: D.of_match_device([D.OfDeviceId("x")], None),
     "of_device_get_match_data": lambda: D.of_device_get_match_data(None),
     "dev_err_probe(-EPROBE_DEFER)": lambda: D.dev_err_probe(None, -EPROBE_DEFER, "later"),
+    "devm_request_irq": lambda: irq.devm_request_irq(None, 1, print, 0, "x", None),
+    "devm_free_irq": lambda: irq.devm_free_irq(None, 1, None),
+    "platform_get_resource": lambda: P.platform_get_resource(None, IORESOURCE_MEM, 0),
+    "platform_get_resource_byname":
+        lambda: P.platform_get_resource_byname(None, IORESOURCE_MEM, "regs"),
+    "platform_get_mem_or_io": lambda: P.platform_get_mem_or_io(None, 0),
+    "platform_get_irq": lambda: P.platform_get_irq(None, 0),
+    "platform_get_irq_byname": lambda: P.platform_get_irq_byname(None, "tx"),
+    "devm_platform_ioremap_resource": lambda: P.devm_platform_ioremap_resource(None, 0),
 }
 
 

@@ -119,9 +119,9 @@ class DeviceDriver:
 
 def bad_device_address(dev: object) -> int | None:
     """Where ``dev->field`` faults when ``dev`` is NULL (0) or an ERR_PTR (its value);
-    None for a device.  A kernel function given such a ``dev`` oopses there itself,
-    ``k._fault_at(va, is_write)``, so the oops's call trace starts at that function, as
-    the kernel's does, and the simulator never fails on it with an AttributeError."""
+    None for a device.  A kernel function given such a ``dev`` oopses there, through
+    ``k.deref_dev(dev)``, so the oops's call trace starts at that function, as the
+    kernel's does, and the simulator never fails on it with an AttributeError."""
     if dev is None:
         return 0
     if isinstance(dev, ErrPtr):
@@ -136,15 +136,13 @@ def _kernel() -> Kernel:
 
 
 def dev_name(dev: Device) -> str:
-    if (va := bad_device_address(dev)) is not None:
-        _kernel()._fault_at(va, False)
+    _kernel().deref_dev(dev)
     return dev.name
 
 
 def dev_driver_string(dev: Device) -> str:
     """What dev_printk puts first: the driver's name, else the bus's."""
-    if (va := bad_device_address(dev)) is not None:
-        _kernel()._fault_at(va, False)
+    _kernel().deref_dev(dev)
     if dev.driver is not None:
         return dev.driver.name
     if dev.bus is not None:
@@ -153,14 +151,12 @@ def dev_driver_string(dev: Device) -> str:
 
 
 def dev_get_drvdata(dev: Device) -> Any:
-    if (va := bad_device_address(dev)) is not None:
-        _kernel()._fault_at(va, False)
+    _kernel().deref_dev(dev)
     return dev.driver_data
 
 
 def dev_set_drvdata(dev: Device, data: Any) -> None:
-    if (va := bad_device_address(dev)) is not None:
-        _kernel()._fault_at(va, True)
+    _kernel().deref_dev(dev, True)
     dev.driver_data = data
 
 
@@ -169,8 +165,7 @@ def of_match_device(table: list[OfDeviceId], dev: Device) -> OfDeviceId | None:
     compatible strings of the node win, as __of_match_node scores them)."""
     if not table:
         return None
-    if (va := bad_device_address(dev)) is not None:
-        _kernel()._fault_at(va, False)
+    _kernel().deref_dev(dev)
     node = dev.of_node
     if node is None:
         return None
@@ -185,8 +180,7 @@ def of_match_device(table: list[OfDeviceId], dev: Device) -> OfDeviceId | None:
 
 
 def of_device_get_match_data(dev: Device) -> Any:
-    if (va := bad_device_address(dev)) is not None:
-        _kernel()._fault_at(va, False)
+    _kernel().deref_dev(dev)
     if dev.driver is None:
         return None
     m = of_match_device(dev.driver.of_match_table, dev)
@@ -406,8 +400,7 @@ class DeviceCore:
 
     def devres_add(self, dev: Device, release: Callable[[Device, Any], None], data: Any,
                    name: str) -> None:
-        if (va := bad_device_address(dev)) is not None:  # spin_lock(&dev->devres_lock)
-            self.k._fault_at(va, True)
+        self.k.deref_dev(dev, True)  # spin_lock(&dev->devres_lock)
         dev.devres.append(DevresNode(release, data, name))
 
     def devres_release_all(self, dev: Device) -> None:
@@ -419,8 +412,7 @@ class DeviceCore:
 
     def devres_remove(self, dev: Device, release: Callable, match: Callable[[Any], bool]
                       ) -> DevresNode | None:
-        if (va := bad_device_address(dev)) is not None:  # spin_lock(&dev->devres_lock)
-            self.k._fault_at(va, True)
+        self.k.deref_dev(dev, True)  # spin_lock(&dev->devres_lock)
         for i in range(len(dev.devres) - 1, -1, -1):
             node = dev.devres[i]
             if node.release is release and match(node.data):
@@ -451,7 +443,7 @@ def dev_err_probe(dev: Device, err: int, fmt: str, *args: object) -> int:
     text = kvsprintf(fmt, args)
     if err != -EPROBE_DEFER:
         dev_err(dev, f"error -{errname(err)}: {text.rstrip()}")
-    elif (va := bad_device_address(dev)) is not None:  # device_set_deferred_probe_reason
-        _kernel()._fault_at(va, False)
+    else:
+        _kernel().deref_dev(dev)  # device_set_deferred_probe_reason
     return err
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import ioport as F
-from .device import bad_device_address
 from .errno import EIO, ENOMEM
 from .vsprintf import pa
 
@@ -356,16 +355,14 @@ def _k(dev: Device | None = None) -> Kernel:
 
 
 # The DMA API dereferences dev first (get_dma_ops(dev), dev->dma_mask): a NULL or ERR_PTR
-# dev oopses there, k._fault_at() called from the API function so the trace starts at it.
-_null = bad_device_address
+# dev oopses there (k.deref_dev).
 
 
 def dma_set_mask(dev: Device, mask: int) -> int:
     """Set the streaming DMA mask: 0, or -EIO when the platform cannot satisfy it."""
     mask &= _U64
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     if dev.dma_mask is None or not dma_core(k).dma_supported(dev, mask):
         return -EIO
     dev.dma_mask = mask
@@ -375,8 +372,7 @@ def dma_set_mask(dev: Device, mask: int) -> int:
 def dma_set_coherent_mask(dev: Device, mask: int) -> int:
     mask &= _U64
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     if not dma_core(k).dma_supported(dev, mask):
         return -EIO
     dev.coherent_dma_mask = mask
@@ -391,8 +387,7 @@ def dma_set_mask_and_coherent(dev: Device, mask: int) -> int:
 
 
 def dma_get_mask(dev: Device) -> int:
-    if (va := _null(dev)) is not None:
-        _k()._fault_at(va, False)
+    _k().deref_dev(dev)
     return dev.dma_mask if dev.dma_mask else DMA_BIT_MASK(32)
 
 
@@ -402,16 +397,14 @@ def dma_alloc_coherent(dev: Device, size: int, gfp: int = GFP_KERNEL
     ``cpu_addr, dma_handle = dma_alloc_coherent(dev, size, gfp)``; cpu_addr is None
     (NULL) on failure."""
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     return dma_core(k).alloc_coherent(dev, size, gfp)
 
 
 def dma_free_coherent(dev: Device, size: int, cpu_addr: KernelBuffer | None,
                       dma_handle: int) -> None:
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     dma_core(k).free_coherent(dev, size, cpu_addr, dma_handle)
 
 
@@ -424,8 +417,7 @@ def dmam_alloc_coherent(dev: Device, size: int, gfp: int = GFP_KERNEL
                         ) -> tuple[KernelBuffer | None, int]:
     """Managed ``dma_alloc_coherent``: freed when the driver unbinds."""
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     cpu_addr, handle = dma_core(k).alloc_coherent(dev, size, gfp)
     if cpu_addr is not None:
         k.devices.devres_add(dev, _dmam_release, (size, cpu_addr, handle), "dmam_release")
@@ -435,15 +427,13 @@ def dmam_alloc_coherent(dev: Device, size: int, gfp: int = GFP_KERNEL
 def dma_map_single(dev: Device, ptr: KernelBuffer, size: int, dir: int) -> int:
     """The DMA address of a kernel buffer for one transfer (DMA_MAPPING_ERROR on failure)."""
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     return dma_core(k).map_single(dev, ptr, size, dir)
 
 
 def dma_unmap_single(dev: Device, addr: int, size: int, dir: int) -> None:
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     dma_core(k).unmap_single(dev, addr, size, dir)
 
 
@@ -454,16 +444,14 @@ def dma_mapping_error(dev: Device, dma_addr: int) -> int:
 def dma_sync_single_for_cpu(dev: Device, addr: int, size: int, dir: int) -> None:
     """Coherent caches: nothing to invalidate; later loads see what the device wrote."""
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     k.barrier("rmb")
 
 
 def dma_sync_single_for_device(dev: Device, addr: int, size: int, dir: int) -> None:
     """Coherent caches: nothing to write back; the CPU's stores reach memory first."""
     k = _k(dev)
-    if (va := _null(dev)) is not None:
-        k._fault_at(va, False)
+    k.deref_dev(dev)
     k.barrier("wmb")
 
 

@@ -500,7 +500,8 @@ def devm_request_threaded_irq(dev: Device, irq: int, handler: Handler | None,
     """request_threaded_irq freed automatically when the driver unbinds."""
     from .kernel import current_kernel
 
-    k = dev.kernel or current_kernel()
+    k = getattr(dev, "kernel", None) or current_kernel()
+    k.deref_dev(dev)
     if devname is None:
         devname = dev.name
     rc = irq_core(k).request_threaded_irq(irq, handler, thread_fn, irqflags, devname, dev_id)
@@ -518,7 +519,8 @@ def devm_request_irq(dev: Device, irq: int, handler: Handler, irqflags: int,
 def devm_free_irq(dev: Device, irq: int, dev_id: Any) -> None:
     from .kernel import current_kernel
 
-    k = dev.kernel or current_kernel()
+    k = getattr(dev, "kernel", None) or current_kernel()
+    k.deref_dev(dev)
     node = k.devices.devres_remove(dev, _devm_irq_release, lambda d: d == (irq, dev_id))
     if node is None:
         k.WARN_ON("kernel/irq/devres.c", "devm_free_irq")

@@ -351,6 +351,14 @@ class Kernel:
                           "size": size, "is_write": is_write})
         return self._fault_at(va, is_write)
 
+    def deref_dev(self, dev: object, is_write: bool = False) -> None:
+        """``dev->...`` in a kernel function: a NULL or ERR_PTR ``dev`` oopses there (the
+        call trace starts at that function: this file's frames are left out of it)."""
+        from .device import bad_device_address
+
+        if (va := bad_device_address(dev)) is not None:
+            self._fault_at(va, is_write)
+
     def _fault_at(self, va: int, is_write: bool) -> int:
         if self.arch.is_x86:
             what = "write" if is_write else "read"

@@ -130,6 +130,7 @@ def platform_driver_unregister(drv: platform_driver) -> None:
 
 def platform_get_resource(pdev: platform_device, type: int, num: int) -> Resource | None:
     """The ``num``-th resource of ``type``, or None."""
+    current_kernel().deref_dev(pdev)  # pdev->num_resources
     for r in pdev.resource:
         if r.flags & F.IORESOURCE_TYPE_BITS == type:
             if num == 0:
@@ -140,6 +141,7 @@ def platform_get_resource(pdev: platform_device, type: int, num: int) -> Resourc
 
 def platform_get_resource_byname(pdev: platform_device, type: int, name: str
                                  ) -> Resource | None:
+    current_kernel().deref_dev(pdev)
     for r in pdev.resource:
         if r.flags & F.IORESOURCE_TYPE_BITS == type and r.name == name:
             return r
@@ -147,6 +149,7 @@ def platform_get_resource_byname(pdev: platform_device, type: int, name: str
 
 
 def platform_get_mem_or_io(pdev: platform_device, num: int) -> Resource | None:
+    current_kernel().deref_dev(pdev)
     for r in pdev.resource:
         if r.flags & (F.IORESOURCE_MEM | F.IORESOURCE_IO):
             if num == 0:
@@ -172,6 +175,7 @@ def _of_node(pdev: platform_device) -> Any:
 def platform_get_irq_optional(pdev: platform_device, num: int) -> int:
     """A device-tree device maps interrupt ``num`` of its node now (``of_irq_get``);
     otherwise the ``num``-th IRQ resource; -ENXIO when there is none."""
+    current_kernel().deref_dev(pdev)  # dev->of_node
     np = _of_node(pdev)
     if np is not None:
         from .of import of_irq_get
@@ -194,6 +198,7 @@ def platform_get_irq(pdev: platform_device, num: int) -> int:
 
 
 def platform_get_irq_byname(pdev: platform_device, name: str) -> int:
+    current_kernel().deref_dev(pdev)
     np = _of_node(pdev)
     if np is not None:
         from .of import of_irq_get_byname
