@@ -18,7 +18,7 @@ import heapq
 import struct
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .region import BIG, BusError, Region, bswap, mask_for
 
@@ -37,6 +37,8 @@ class FlatRange:
     end: int
     region: Region
     offset: int  # offset into the region of ``start``
+    #: the address space's hot tuple for this range, made on its first hit
+    hot: tuple | None = field(default=None, compare=False, repr=False)
 
 
 _COLD: tuple = (1, 0, 0, None, frozenset())  # matches no address
@@ -189,7 +191,12 @@ class AddressSpace:
             fr = self._flat[i]
             if addr <= fr.end:
                 self._last = fr
-                self._hot = _hot(fr) if self._on_access is None else _COLD
+                if self._on_access is None:
+                    hot = fr.hot
+                    if hot is None:
+                        hot = _hot(fr)
+                        object.__setattr__(fr, "hot", hot)  # a cache, not a field's value
+                    self._hot = hot
                 return fr
         return None
 
