@@ -306,6 +306,19 @@ def test_on_access_sees_every_completed_device_access() -> None:
     assert seen == [(0x1004, 4, True, 7, "dev"), (0x1004, 4, False, 7, "dev")]
 
 
+def test_the_inline_path_keeps_ram_and_rom_semantics() -> None:
+    a = AddressSpace()
+    ram = a.add_region(Region("ram", 0x1000, 0x10))
+    rom = a.add_region(Region("rom", 0x2000, 0x10, "rom", data=bytearray(b"\xAA" * 16)))
+    a.write(0x1008, 8, 0x1122334455667788)  # RAM is the last hit now
+    assert a.read(0x1008, 4) == 0x55667788 and a.read(0x100C, 2) == 0x3344
+    assert a.read(0x1009, 2) == 0x6677  # unaligned RAM: the full path, same bytes
+    assert bytes(ram.data[8:16]) == bytes.fromhex("8877665544332211")
+    assert a.read(0x2000, 4) == 0xAAAAAAAA  # ROM is the last hit now
+    a.write(0x2000, 4, 0)  # ignored, as ROM does
+    assert a.read(0x2000, 4) == 0xAAAAAAAA and bytes(rom.data) == b"\xAA" * 16
+
+
 def test_a_hook_set_after_the_last_hit_still_sees_every_access() -> None:
     # the last hit is served inline without the hook; setting one must end that
     a = AddressSpace()

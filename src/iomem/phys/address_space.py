@@ -41,18 +41,30 @@ class FlatRange:
     hot: tuple | None = field(default=None, compare=False, repr=False)
 
 
-_COLD: tuple = (1, 0, 0, None, frozenset())  # matches no address
+_NONE: frozenset[int] = frozenset()
+_ALL = frozenset(_UNPACK)
+_COLD: tuple = (1, 0, 0, None, _NONE, _NONE, None)  # matches no address
 
 
 def _hot(fr: FlatRange) -> tuple:
-    """The hot tuple for ``fr``: the sizes a little-endian device region both accepts
-    and implements take the inline path; RAM, ROM and the rest take the full one."""
-    ops = fr.region.ops
-    if ops is None or ops.rules.endian == BIG:
-        return (fr.start, fr.end + 1, fr.offset - fr.start, None, frozenset())
+    """The hot tuple for ``fr``: (start, end + 1, offset - start, ops, sizes read
+    inline, sizes written inline, RAM's typed views).  Inline: aligned accesses to RAM
+    (and reads of ROM) and the sizes a little-endian device both accepts and
+    implements; everything else takes the full path."""
+    region = fr.region
+    ops = region.ops
+    head = (fr.start, fr.end + 1, fr.offset - fr.start)
+    if ops is None:
+        if region.kind == "ram":
+            return (*head, None, _ALL, _ALL, region._views)
+        if region.kind == "rom":
+            return (*head, None, _ALL, _NONE, region._views)
+        return (*head, None, _NONE, _NONE, None)
     rules = ops.rules
-    return (fr.start, fr.end + 1, fr.offset - fr.start, ops,
-            rules.valid_sizes & rules.implemented)
+    if rules.endian == BIG:
+        return (*head, None, _NONE, _NONE, None)
+    fast = rules.valid_sizes & rules.implemented
+    return (*head, ops, fast, fast, None)
 
 
 def _bad_size(size: object) -> ValueError:
@@ -76,9 +88,8 @@ class AddressSpace:
         self._starts: list[int] = []
         self._dirty = False
         self._last: FlatRange | None = None
-        #: the last hit as one tuple (start, end + 1, offset - start, ops, sizes the
-        #: inline device path takes): the access paths unpack it in one step instead of
-        #: walking FlatRange -> Region -> ops -> rules on every access
+        #: the last hit as one tuple (see _hot): the access paths unpack it in one step
+        #: instead of walking FlatRange -> Region -> ops -> rules on every access
         self._hot: tuple = _COLD
         self.bus_errors: list[BusError] = []
         #: called with each BusError before the policy applies (the kernel logs them)
@@ -208,9 +219,13 @@ class AddressSpace:
 
     def read(self, addr: int, size: int) -> int:
         """One bus read of ``size`` bytes; returns the value as the CPU sees it (LE)."""
-        start, stop, delta, ops, fast = self._hot
-        if start <= addr and addr + size <= stop and size in fast and not (addr + delta) % size:
-            return ops.read(addr + delta, size) & _MASK[size]
+        start, stop, delta, ops, fast, _wfast, views = self._hot
+        if start <= addr and addr + size <= stop and size in fast:
+            off = addr + delta
+            if not off % size:
+                if ops is None:
+                    return views[size][off // size]
+                return ops.read(off, size) & _MASK[size]
         fr = self._last
         if fr is None or not (fr.start <= addr and addr + size - 1 <= fr.end):
             fr = self.lookup(addr)
@@ -240,10 +255,15 @@ class AddressSpace:
 
     def write(self, addr: int, size: int, value: int) -> None:
         """One bus write of ``size`` bytes of ``value`` (as the CPU holds it, LE)."""
-        start, stop, delta, ops, fast = self._hot
-        if start <= addr and addr + size <= stop and size in fast and not (addr + delta) % size:
-            ops.write(addr + delta, size, value)
-            return
+        start, stop, delta, ops, _rfast, fast, views = self._hot
+        if start <= addr and addr + size <= stop and size in fast:
+            off = addr + delta
+            if not off % size:
+                if ops is None:
+                    views[size][off // size] = value
+                else:
+                    ops.write(off, size, value)
+                return
         fr = self._last
         if fr is None or not (fr.start <= addr and addr + size - 1 <= fr.end):
             fr = self.lookup(addr)
