@@ -336,6 +336,21 @@ def test_the_edu_driver_runs_clean_under_every_model(model: str) -> None:
     assert got == (120, 720, 0, b"abc", 0xFFFFEDCB)
 
 
+def test_the_fixture_is_there_without_a_conftest(tmp_path) -> None:
+    # installing iomem registers the plugin (pyproject's pytest11 entry point)
+    (tmp_path / "test_it.py").write_text(textwrap.dedent('''
+        import pytest, iomem.check
+
+        @pytest.mark.memory_model("realistic")
+        def test_it(mmio_check):
+            assert iomem.check.boot("lab").sanitize
+            assert iomem.check.boot("lab").memory_model == "realistic"
+    '''))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
+    assert "1 passed" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_the_fixture_fails_a_test_on_errors(tmp_path) -> None:
     (tmp_path / "conftest.py").write_text("pytest_plugins = ['iomem.check.pytest_plugin']\n")
     (tmp_path / "test_it.py").write_text(textwrap.dedent("""

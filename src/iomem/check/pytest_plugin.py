@@ -1,7 +1,8 @@
 """pytest fixtures that run a test's kernels under the sanitizer.
 
-Load with ``pytest_plugins = ["iomem.check.pytest_plugin"]`` (or
-``-p iomem.check.pytest_plugin``).  In a test that takes ``mmio_check``,
+Installing iomem registers it with pytest (a ``pytest11`` entry point), so any
+project's tests can ask for ``mmio_check``; ``pytest_plugins =
+["iomem.check.pytest_plugin"]`` still works.  In a test that takes ``mmio_check``,
 every kernel booted gets the sanitizer and the memory model named by the
 ``memory_model`` marker (``strict`` by default: the fastest, for tests that
 check logic rather than ordering).  When the test ends, what is in flight
