@@ -10,6 +10,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import iomem
 import iomem.check
@@ -432,3 +434,24 @@ def test_structured_fields_of_lifetime_and_leak_reports() -> None:
     assert (use.register, use.phys) == ("STATUS", LAB_BASE + STATUS)
     assert reports["leak-region"].phys == LAB_BASE
     assert reports["leak-dma"].phys == ring_dma
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 60), st.integers(1, 8)), max_size=30))
+def test_the_byte_ranges_the_ordering_checks_keep_match_a_set_of_bytes(ops) -> None:
+    # stores and device writes are kept as merged (phys, n) ranges, and a CPU store takes
+    # its bytes out of what a device wrote: the ranges must cover exactly those bytes
+    from iomem.check.sanitizer import _add_range, _overlaps, _uncovered
+
+    ranges: list[tuple[int, int]] = []
+    truth: set[int] = set()
+    for add, phys, n in ops:
+        if add:
+            _add_range(ranges, phys, n)
+            truth |= set(range(phys, phys + n))
+        else:
+            ranges = _uncovered(ranges, phys, n)
+            truth -= set(range(phys, phys + n))
+        covered = {b for pa, size in ranges for b in range(pa, pa + size)}
+        assert covered == truth and all(size > 0 for _pa, size in ranges)
+        assert _overlaps(ranges, phys, n) == bool(truth & set(range(phys, phys + n)))

@@ -16,7 +16,7 @@ import sys
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..cpu.policy import Kind, classify
@@ -58,7 +58,8 @@ class _Unordered:
 
     first: Site
     buf: str
-    ranges: list[tuple[int, int]]  #: (phys, nbytes) of each store
+    ranges: list[tuple[int, int]]  #: (phys, nbytes) the stores wrote
+    count: int = 0  #: how many stores
     dma_wmb: bool = False
 
 
@@ -80,6 +81,18 @@ class _Bell:
 
 def _overlaps(ranges: list[tuple[int, int]], phys: int, n: int) -> bool:
     return any(pa < phys + n and phys < pa + size for pa, size in ranges)
+
+
+def _add_range(ranges: list[tuple[int, int]], phys: int, n: int) -> None:
+    """Append [phys, phys + n), merged into the last range when they touch (a loop of
+    small stores or a device filling a buffer stays one range)."""
+    if ranges:
+        pa, size = ranges[-1]
+        if pa <= phys + n and phys <= pa + size:
+            lo = min(pa, phys)
+            ranges[-1] = (lo, max(pa + size, phys + n) - lo)
+            return
+    ranges.append((phys, n))
 
 
 def _uncovered(ranges: list[tuple[int, int]], phys: int, n: int) -> list[tuple[int, int]]:
@@ -463,8 +476,7 @@ class Sanitizer:
         fn = frame.f_locals.get("name", "writel_relaxed") if frame.f_code.co_name == "accessor" \
             else frame.f_code.co_name
         bell = _Bell(where(frame), fn, reg, area.phys_addr + off, area.addr + off,
-                     self.k.machine.clock.now, _Unordered(u.first, u.buf, list(u.ranges),
-                                                          u.dma_wmb))
+                     self.k.machine.clock.now, replace(u, ranges=list(u.ranges)))
         if not deferred:  # the device gets it inside write(), and may act on it there
             self._last_write = bell
         else:  # it gets it when the CPU model lets it go
@@ -501,7 +513,7 @@ class Sanitizer:
         if u.dma_wmb:
             notes.append("dma_wmb() orders stores to memory among themselves, not before MMIO")
         self.emit("relaxed-doorbell",
-                  f"{bell.fn}() to {bell.register or hex(bell.phys)} while {len(u.ranges)} "
+                  f"{bell.fn}() to {bell.register or hex(bell.phys)} while {u.count} "
                   f"store(s) to the {u.buf} may not be visible to the device yet",
                   bell.site, phys=bell.phys, vaddr=bell.vaddr, register=bell.register,
                   notes=notes)
@@ -515,7 +527,8 @@ class Sanitizer:
             return
         if self._unordered is None:
             self._unordered = _Unordered(where(sys._getframe(1)), _bufdesc(buf), [])
-        self._unordered.ranges.append((phys, n))
+        _add_range(self._unordered.ranges, phys, n)
+        self._unordered.count += 1
 
     def _relaxed(self, area: VmArea, off: int, reg: str | None, frame: Any) -> None:
         """A relaxed read: device writes to memory before it may not be seen after it."""
@@ -534,7 +547,7 @@ class Sanitizer:
 
     def _device_write(self, phys: int, n: int) -> None:
         if self.k.cpu.dma_buffer_at(phys) is not None:
-            self._dma_fresh.append((phys, n))
+            _add_range(self._dma_fresh, phys, n)
             self._reads_dirty = True
 
     def _cpu_load(self, phys: int, n: int) -> None:
