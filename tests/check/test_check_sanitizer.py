@@ -455,3 +455,23 @@ def test_the_byte_ranges_the_ordering_checks_keep_match_a_set_of_bytes(ops) -> N
         covered = {b for pa, size in ranges for b in range(pa, pa + size)}
         assert covered == truth and all(size > 0 for _pa, size in ranges)
         assert _overlaps(ranges, phys, n) == bool(truth & set(range(phys, phys + n)))
+
+
+@pytest.mark.parametrize("model", ["strict", "realistic", "adversarial"])
+def test_a_pci_driver_ringing_dma_with_writel_relaxed_is_reported(
+        model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # edu's DMA reads system memory through the CPU model, as the lab device's does
+    from iomem.drivers import edu as E
+    from iomem.kernel.pci import pci_core
+
+    monkeypatch.setattr(E, "writel", iomem.writel_relaxed)  # every register write relaxed
+    with Session(model) as s:
+        k = iomem.boot("pc")
+        with k:
+            drv = E.edu_init()
+            edu = E.edu_get(pci_core(k).find("0000:00:04.0"))
+            assert E.edu_dma_to_device(edu, b"abc") == 0
+            E.edu_exit(drv)
+    (rep,) = s.finish()
+    assert rep.rule == "relaxed-doorbell" and rep.site.file.endswith("drivers/edu.py")
+    assert rep.phys == pci_core(k).find("0000:00:04.0").resource[0].start + E.EDU_DMA_CMD

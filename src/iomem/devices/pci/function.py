@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...phys import AccessRules, AddressSpace, BusError, Region, RegionOps
 from ...trace import recorder as _trace  # device DMA shows on traces
@@ -466,6 +466,14 @@ class PciFunction:
             raise RuntimeError(f"{self.name}: DMA from a function that is not on a bus")
         return host.dma_space
 
+    def _cpu(self, space: AddressSpace) -> Any:
+        """The CPU model, where this function's DMA reaches system memory directly (no
+        IOMMU between): the model and the sanitizer see what it reads and writes."""
+        machine = getattr(self.host, "machine", None)
+        if machine is None or space is not machine.memory:
+            return None
+        return getattr(machine, "cpu", None)
+
     def _master_abort(self, addr: int, size: int, is_write: bool, what: str) -> None:
         self.dma_errors.append(BusError("unassigned", addr, size, is_write, None,
                                         f"{what} by {self.address}"))
@@ -486,6 +494,7 @@ class PciFunction:
             self.dma_blocked.append(("read", addr, length))
             return bytes(length)
         space = self._dma_space()
+        cpu = self._cpu(space)
         out = bytearray()
         pos, end = addr, addr + length
         while pos < end:
@@ -500,7 +509,8 @@ class PciFunction:
             region = fr.region
             off = pos - fr.start + fr.offset
             if region.ops is None:
-                out += region.data[off:off + chunk]
+                out += cpu.device_read(pos, chunk) if cpu is not None else \
+                    region.data[off:off + chunk]
             else:
                 for i in range(chunk):
                     try:
@@ -523,6 +533,7 @@ class PciFunction:
             self.dma_blocked.append(("write", addr, len(data)))
             return
         space = self._dma_space()
+        cpu = self._cpu(space)
         pos, end = addr, addr + len(data)
         while pos < end:
             fr = space.lookup(pos) if pos <= space.limit else None
@@ -537,7 +548,10 @@ class PciFunction:
             src = data[pos - addr:pos - addr + chunk]
             if region.ops is None:
                 if region.kind == "ram":
-                    region.data[off:off + chunk] = src
+                    if cpu is not None:
+                        cpu.device_write(pos, bytes(src))
+                    else:
+                        region.data[off:off + chunk] = src
             else:
                 for i in range(chunk):
                     try:
