@@ -46,9 +46,9 @@ class Recorder(MmioDevice):
 
 
 class DmaEngine(Recorder):
-    """Writing offset 0 fetches BUF from RAM at once (what the device saw is kept);
-    writing offset 8 fills BUF with the value's low byte, as a device writing its
-    results into memory."""
+    """Writing offset 0 fetches BUF from RAM at once (what the device saw is kept),
+    offset 16 fetches it 1 us later; writing offset 8 fills BUF with the value's low
+    byte, as a device writing its results into memory."""
 
     def __init__(self) -> None:
         super().__init__("dma")
@@ -57,9 +57,14 @@ class DmaEngine(Recorder):
     def write(self, offset: int, size: int, value: int) -> None:
         super().write(offset, size, value)
         if offset == 0:
-            self.fetched.append(dma_read(self.machine, BUF, BUF_SIZE))
+            self._fetch()
+        elif offset == 16:
+            self.machine.clock.after(1000, self._fetch)
         elif offset == 8:
-            dma_write(self.machine, BUF, bytes((value & 0xFF,)) * BUF_SIZE)
+            dma_write(self.machine, BUF, bytes((value & 0xFF,)) * BUF_SIZE, self)
+
+    def _fetch(self) -> None:
+        self.fetched.append(dma_read(self.machine, BUF, BUF_SIZE, self))
 
 
 @dataclass

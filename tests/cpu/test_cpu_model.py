@@ -367,3 +367,31 @@ def test_iounmap_lets_pending_write_combining_out() -> None:
 def test_a_model_of_a_new_kernel_is_strict() -> None:
     r = build()
     assert isinstance(r.k.cpu, MemoryModel) and r.k.memory_model == "strict"
+
+
+@pytest.mark.parametrize("model", ["strict", "realistic", "adversarial"])
+def test_the_sanitizer_judges_a_dma_by_what_that_device_received_last(model: str) -> None:
+    # a relaxed doorbell whose engine fetches later, after a clean write to another
+    # device: still that engine's doorbell; and a relaxed write to a device that never
+    # reads memory is nobody's doorbell
+    r = build(model=model)
+    r.k.sanitize = True
+    dev = r.k.ioremap(DEV, 0x100)
+    bell = r.k.ioremap(DMA_DEV, 0x100)
+    r.k.cpu.store(BUF, b"data")
+    iomem.writel_relaxed(1, bell + 16)  # the engine fetches BUF 1 us later
+    iomem.writel(0, dev)  # in order, to another device
+    iomem.readl(bell + 4)
+    iomem.ndelay(2000)
+    assert len(r.dma.fetched) == 1
+    def ordering() -> list:
+        return [(rep.rule, rep.phys) for rep in r.k.sanitizer.reports
+                if rep.rule.startswith("relaxed-")]
+
+    assert ordering() == [("relaxed-doorbell", DMA_DEV + 16)]
+    r.k.cpu.store(BUF, b"more")
+    iomem.writel_relaxed(1, dev)  # stores unordered, but DEV never reads memory
+    iomem.wmb()
+    iomem.writel_relaxed(1, bell)  # ordered by the wmb(): fetches at once
+    iomem.readl(bell + 4)
+    assert len(r.dma.fetched) == 2 and ordering() == [("relaxed-doorbell", DMA_DEV + 16)]

@@ -170,10 +170,10 @@ class LabDevice(MmioDevice):
         m = self.machine
         self.regs["IRQ_STATUS"] = self.regs["IRQ_STATUS"] & ~(IRQ_DONE | IRQ_ERROR)
         try:
-            desc = dma_read(m, self.regs["DMA_DESC"], DESC_SIZE)
+            desc = dma_read(m, self.regs["DMA_DESC"], DESC_SIZE, self)
             src, dst, n, magic = (int.from_bytes(desc[i:i + 4], "little")
                                   for i in range(0, 16, 4))
-            data = dma_read(m, src, n) if magic == DESC_MAGIC and n <= 0x10000 else None
+            data = dma_read(m, src, n, self) if magic == DESC_MAGIC and n <= 0x10000 else None
         except BusError:  # a master abort: the device reports it, the CPU is not involved
             data = None
         if data is None:
@@ -187,7 +187,7 @@ class LabDevice(MmioDevice):
 
         def land() -> None:
             try:
-                dma_write(m, dst, data)
+                dma_write(m, dst, data, self)
             except BusError:
                 self.error = True
             self.busy = False

@@ -74,9 +74,18 @@ class _Bell:
     register: str | None
     phys: int
     vaddr: int
+    device: int  #: :func:`_device_key` of the device it was written to
     issued: int  #: virtual ns when issued, to tell it from earlier writes when delivered
     stores: _Unordered
     reported: bool = False
+
+
+def _device_key(region: Region | None) -> int:
+    """Who a register region belongs to, as bus masters name themselves to the CPU model
+    (``dma_read(machine, phys, n, requester)``): the object whose ``read`` serves the
+    region (a device model, or the PCI function behind a BAR's callables)."""
+    ops = getattr(region, "ops", None)
+    return id(getattr(getattr(ops, "read", None), "__self__", None) or ops)
 
 
 def _overlaps(ranges: list[tuple[int, int]], phys: int, n: int) -> bool:
@@ -141,7 +150,7 @@ class Sanitizer:
         # writes a CPU model still holds, by address; the latest relaxed read since the
         # last read barrier, and what devices wrote to memory since then
         self._unordered: _Unordered | None = None
-        self._last_write: _Bell | None = None
+        self._last_write: dict[int, _Bell] = {}  # device key -> its last write, if a bell
         self._bells: dict[int, list[_Bell]] = {}
         self._relaxed_read: tuple | None = None  # (site, phys, register)
         self._dma_written: list[tuple[int, int]] = []  # before the latest relaxed read
@@ -345,6 +354,7 @@ class Sanitizer:
         pending = self._posted  # cleared in place, never replaced
         # a write the CPU model holds back reaches the device later, when the model says
         deferred = s.k.cpu.kind_of(area) in (Kind.POSTED, Kind.WC, Kind.WB)
+        device = _device_key(info.region)
 
         def rd(off: int, size: int) -> int:
             f = reads.get(off * 16 + size)
@@ -371,8 +381,8 @@ class Sanitizer:
                 s._findings(f[0], area, off)
             if endian is not None:
                 s._endian(info, area, off, size, True, sys._getframe(1))
-            if s._unordered is not None or s._last_write is not None:
-                s._ordering(area, off, f[1], ordered, deferred, sys._getframe(1))
+            if s._unordered is not None or s._last_write:
+                s._ordering(area, off, f[1], ordered, deferred, device, sys._getframe(1))
             if posted:
                 pending[key] = (area, off, value, f[1], owner)
             write(off, size, value)
@@ -466,21 +476,22 @@ class Sanitizer:
     # -- ordering ----------------------------------------------------------------------
 
     def _ordering(self, area: VmArea, off: int, reg: str | None, ordered: bool,
-                  deferred: bool, frame: Any) -> None:
+                  deferred: bool, device: int, frame: Any) -> None:
         """An MMIO write while stores are unordered, or after a relaxed one was."""
         u = self._unordered
         if ordered or u is None:  # writeX() starts with wmb(): earlier stores go first
-            self._unordered = None
-            self._last_write = None
+            if ordered:
+                self._unordered = None
+            self._last_write.pop(device, None)
             return
         fn = frame.f_locals.get("name", "writel_relaxed") if frame.f_code.co_name == "accessor" \
             else frame.f_code.co_name
-        bell = _Bell(where(frame), fn, reg, area.phys_addr + off, area.addr + off,
+        bell = _Bell(where(frame), fn, reg, area.phys_addr + off, area.addr + off, device,
                      self.k.machine.clock.now, replace(u, ranges=list(u.ranges)))
         if not deferred:  # the device gets it inside write(), and may act on it there
-            self._last_write = bell
+            self._last_write[device] = bell
         else:  # it gets it when the CPU model lets it go
-            self._last_write = None
+            self._last_write.pop(device, None)
             self._bells.setdefault(bell.phys, []).append(bell)
             watch = self.k.cpu.deliver_watch
             if self._delivered not in watch:
@@ -492,18 +503,26 @@ class Sanitizer:
         # the model stamps a write after its access time passed, so a write issued before
         # the bell (a clean one to the same register) carries a time <= the bell's
         if bells and (issued is None or issued > bells[0].issued):
-            self._last_write = bells.pop(0)
+            bell = bells.pop(0)
+            self._last_write[bell.device] = bell
             if not bells:
                 del self._bells[phys]
         else:
-            self._last_write = None
-        if not self._bells and self._last_write is None:  # else: which write comes next
+            fr = self.k.machine.memory.lookup(phys)
+            if fr is not None:
+                self._last_write.pop(_device_key(fr.region), None)
+        if not self._bells and not self._last_write:  # else: which write comes next
             watch = self.k.cpu.deliver_watch
             if self._delivered in watch:
                 watch.remove(self._delivered)
 
-    def _device_read(self, phys: int, n: int) -> None:
-        bell = self._last_write
+    def _device_read(self, phys: int, n: int, requester: object = None) -> None:
+        if not self._last_write:
+            return
+        if requester is not None:  # judged against what that device received last
+            bell = self._last_write.get(id(requester))
+        else:  # a bus master that does not say who it is: the latest of them all
+            bell = max(self._last_write.values(), key=lambda b: b.issued)
         if bell is None or bell.reported or not _overlaps(bell.stores.ranges, phys, n):
             return
         bell.reported = True
@@ -545,7 +564,7 @@ class Sanitizer:
         self._dma_fresh = []
         self._reads_dirty = False
 
-    def _device_write(self, phys: int, n: int) -> None:
+    def _device_write(self, phys: int, n: int, requester: object = None) -> None:
         if self.k.cpu.dma_buffer_at(phys) is not None:
             _add_range(self._dma_fresh, phys, n)
             self._reads_dirty = True

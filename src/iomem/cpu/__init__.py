@@ -19,19 +19,20 @@ from .model import DmaBuffer, MemoryModel
 from .policy import LINE, MODES, POLICIES, Kind, Policy, classify, is_pci
 
 
-def dma_read(machine: Any, phys: int, n: int) -> bytes:
-    """A bus master's read of memory (what the CPU has made visible, nothing more)."""
+def dma_read(machine: Any, phys: int, n: int, requester: Any = None) -> bytes:
+    """A bus master's read of memory (what the CPU has made visible, nothing more);
+    ``requester``, the device model, lets the sanitizer tell which write it acts on."""
     cpu = getattr(machine, "cpu", None)
     if cpu is not None:
-        return cpu.device_read(phys, n)
+        return cpu.device_read(phys, n, requester)
     return machine.memory.read_bytes(phys, n)
 
 
-def dma_write(machine: Any, phys: int, data: bytes) -> None:
+def dma_write(machine: Any, phys: int, data: bytes, requester: Any = None) -> None:
     """A bus master's write into memory."""
     cpu = getattr(machine, "cpu", None)
     if cpu is not None:
-        cpu.device_write(phys, data)
+        cpu.device_write(phys, data, requester)
     else:
         machine.memory.write_bytes(phys, data)
 

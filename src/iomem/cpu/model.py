@@ -117,9 +117,10 @@ class MemoryModel:
         self.load_hooks: list[Callable[[int, int], None]] = []
         #: called as (event, buffer): ``add`` or ``remove`` (the sanitizer's leak check)
         self.buffer_hooks: list[Callable[[str, DmaBuffer], None]] = []
-        #: called as (phys, nbytes) for each bus master read of / write into memory
-        self.device_read_hooks: list[Callable[[int, int], None]] = []
-        self.device_write_hooks: list[Callable[[int, int], None]] = []
+        #: called as (phys, nbytes, requester) for each bus master read of / write into
+        #: memory (requester: the device model, or None when it did not say)
+        self.device_read_hooks: list[Callable[[int, int, Any], None]] = []
+        self.device_write_hooks: list[Callable[[int, int, Any], None]] = []
         #: called as (phys, issued ns or None) as each write this model held back (posted,
         #: write-combined, cached) reaches the bus; empty unless someone asks (the sanitizer,
         #: while it waits to see which write a device acts on)
@@ -344,10 +345,10 @@ class MemoryModel:
 
     # -- normal memory: the device side ------------------------------------------------
 
-    def device_read(self, phys: int, n: int) -> bytes:
+    def device_read(self, phys: int, n: int, requester: Any = None) -> bytes:
         """What a bus master reads: memory as it is, without the CPU's pending stores."""
         for hook in self.device_read_hooks:
-            hook(phys, n)
+            hook(phys, n, requester)
         for pa, data, _t in self._sb:
             if pa < phys + n and phys < pa + len(data):
                 self._event("dma-stale", f"a device read {n} bytes at {phys:#x} while "
@@ -356,10 +357,10 @@ class MemoryModel:
                 break
         return self.k.machine.memory.read_bytes(phys, n)
 
-    def device_write(self, phys: int, data: bytes) -> None:
+    def device_write(self, phys: int, data: bytes, requester: Any = None) -> None:
         """A bus master's write into memory."""
         for hook in self.device_write_hooks:
-            hook(phys, len(data))
+            hook(phys, len(data), requester)
         self.k.machine.memory.write_bytes(phys, data)
 
     # -- load speculation --------------------------------------------------------------

@@ -509,7 +509,7 @@ class PciFunction:
             region = fr.region
             off = pos - fr.start + fr.offset
             if region.ops is None:
-                out += cpu.device_read(pos, chunk) if cpu is not None else \
+                out += cpu.device_read(pos, chunk, self) if cpu is not None else \
                     region.data[off:off + chunk]
             else:
                 for i in range(chunk):
@@ -549,7 +549,7 @@ class PciFunction:
             if region.ops is None:
                 if region.kind == "ram":
                     if cpu is not None:
-                        cpu.device_write(pos, bytes(src))
+                        cpu.device_write(pos, bytes(src), self)
                     else:
                         region.data[off:off + chunk] = src
             else:
