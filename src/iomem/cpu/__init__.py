@@ -7,7 +7,8 @@ gives their memory type.  ``strict``, the default, puts nothing in between:
 every access reaches the bus at once, in program order, at the speed of the
 plain path.  Device models that DMA reach memory through :func:`dma_read` and
 :func:`dma_write`, so the model can say when a device read what the CPU had
-not yet made visible.
+not yet made visible; passing themselves as ``requester`` lets the sanitizer
+judge each DMA against the last register write that device received.
 """
 
 from __future__ import annotations
