@@ -10,25 +10,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from lab_copy import PAYLOAD, lab_copy
 
 import iomem
 import iomem.check
 from iomem.check import RULES
 from iomem.check.lab import (
-    DMA_DESC,
-    DOORBELL,
     LAB_BASE,
     LAB_BE_BASE,
     LAB_SIZE,
     SCRATCH,
-    ST_DONE,
-    ST_ERROR,
-    STATUS,
-    descriptor,
     lab_devices,
 )
 from iomem.check.runner import KERNEL_STOPS, Session
-from iomem.kernel.dma import dma_alloc_coherent, dma_free_coherent
 
 GALLERY = Path(__file__).resolve().parents[2] / "examples" / "pitfalls"
 
@@ -111,40 +105,14 @@ def test_the_right_accessor_reads_the_big_endian_value_and_the_wrong_one_swaps()
 
 # -- barriers and the ordering checks --------------------------------------------------------
 
-PAYLOAD = b"hello, device!!!"
-
-
 def _copy_run(barrier: str | None, doorbell: bool, model: str) -> tuple[list, bytes]:
     """One copy by the lab's DMA engine: (the sanitizer's reports, the bytes the CPU read
     back).  ``doorbell``: the descriptor stores, ``barrier``, then a ``writel_relaxed``
     doorbell; otherwise: a ``writel`` doorbell, a ``readl_relaxed`` poll of STATUS until
     the copy is done, ``barrier``, then the load of the copied bytes."""
-    k = iomem.check.boot("lab", sanitize=True, memory_model=model)
-    with k:
-        pdev = k.devices.find_device("a000000.lab")
-        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
-        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
-        ring, ring_dma = dma_alloc_coherent(pdev, 4096)
-        iomem.writel(ring_dma, base + DMA_DESC)
-        ring[0x100:0x110] = PAYLOAD
-        ring[0:16] = descriptor(ring_dma + 0x100, ring_dma + 0x200, len(PAYLOAD))
-        if doorbell:
-            if barrier is not None:
-                getattr(iomem, barrier)()
-            iomem.writel_relaxed(1, base + DOORBELL)
-            while not iomem.readl(base + STATUS) & (ST_DONE | ST_ERROR):
-                iomem.udelay(1)
-        else:
-            iomem.writel(1, base + DOORBELL)
-            while not iomem.readl_relaxed(base + STATUS) & (ST_DONE | ST_ERROR):
-                iomem.udelay(1)
-            if barrier is not None:
-                getattr(iomem, barrier)()
-        copied = bytes(ring[0x200:0x210])
-        dma_free_coherent(pdev, 4096, ring, ring_dma)
-        iomem.iounmap(base)
-        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
-    return k.sanitizer.finish(), copied
+    if doorbell:
+        return lab_copy(model, before_bell=barrier or "", bell="writel_relaxed")
+    return lab_copy(model, poll="readl_relaxed", after_poll=barrier or "")
 
 
 MODELS = ["strict", "realistic", "adversarial"]

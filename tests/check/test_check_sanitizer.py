@@ -12,6 +12,7 @@ import textwrap
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lab_copy import lab_copy
 
 import iomem
 import iomem.check
@@ -19,15 +20,12 @@ from iomem.check import RULES, render_json, render_text, sanitize_mapping, table
 from iomem.check.lab import (
     CMD,
     CTRL,
-    CTRL_ENABLE,
     CTRL_RESET,
     DMA_DESC,
     DOORBELL,
     ID,
     LAB_BASE,
     LAB_SIZE,
-    ST_DONE,
-    ST_ERROR,
     STATUS,
     descriptor,
 )
@@ -163,49 +161,17 @@ def test_the_relaxed_doorbell_report_says_dma_wmb_is_not_enough() -> None:
 MODELS = ["strict", "realistic", "adversarial"]
 
 
-def _transfer(model: str, before_bell: str, bell: str, poll: str, after_poll: str
-              ) -> tuple[list, bytes]:
-    """One lab DMA copy: descriptor stores, then ``before_bell`` ("ctrl-relaxed": an
-    unrelated relaxed write; "wmb"; "": nothing, in order), the doorbell through ``bell``,
-    a poll with ``poll`` and ``after_poll`` ("rmb" or "") before reading the copy."""
-    k = _lab(sanitize=True, memory_model=model)
-    with k:
-        pdev = k.devices.find_device("a000000.lab")
-        iomem.request_mem_region(LAB_BASE, LAB_SIZE, "lab")
-        base = iomem.ioremap(LAB_BASE, LAB_SIZE)
-        ring, ring_dma = dma_alloc_coherent(pdev, 4096)
-        iomem.writel(ring_dma, base + DMA_DESC)
-        ring[0x100:0x110] = b"hello, device!!!"
-        ring[0:16] = descriptor(ring_dma + 0x100, ring_dma + 0x200, 16)
-        for step in before_bell.split():
-            if step == "ctrl-relaxed":
-                iomem.writel_relaxed(CTRL_ENABLE, base + CTRL)
-            else:
-                getattr(iomem, step)()
-        getattr(iomem, bell)(1, base + DOORBELL)
-        read = getattr(iomem, poll)
-        while not read(base + STATUS) & (ST_DONE | ST_ERROR):
-            iomem.udelay(1)
-        if after_poll:
-            getattr(iomem, after_poll)()
-        copied = bytes(ring[0x200:0x210])
-        dma_free_coherent(pdev, 4096, ring, ring_dma)
-        iomem.iounmap(base)
-        iomem.release_mem_region(LAB_BASE, LAB_SIZE)
-    return k.sanitizer.finish(), copied
-
-
 @pytest.mark.parametrize("model", MODELS)
 def test_a_relaxed_write_that_is_not_the_doorbell_is_not_reported(model: str) -> None:
     # an unrelated relaxed write while the descriptor stores are unordered, then wmb() and
     # a relaxed doorbell: the device acts on the doorbell, whose stores are ordered
-    reports, copied = _transfer(model, "ctrl-relaxed wmb", "writel_relaxed", "readl", "")
+    reports, copied = lab_copy(model, "ctrl-relaxed wmb", "writel_relaxed", "readl", "")
     assert reports == [] and copied == b"hello, device!!!"
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_relaxed_doorbell_is_reported_under_every_model(model: str) -> None:
-    reports, _copied = _transfer(model, "ctrl-relaxed", "writel_relaxed", "readl", "")
+    reports, _copied = lab_copy(model, "ctrl-relaxed", "writel_relaxed", "readl", "")
     assert [r.rule for r in reports] == ["relaxed-doorbell"]
     assert reports[0].register == "DOORBELL"  # the write the device acted on, not CTRL
     assert any(n.startswith("the device read 16 byte(s) at ") for n in reports[0].notes)
@@ -213,10 +179,10 @@ def test_a_relaxed_doorbell_is_reported_under_every_model(model: str) -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_relaxed_status_poll_then_the_copy_is_reported_unless_rmb(model: str) -> None:
-    reports, _copied = _transfer(model, "", "writel", "readl_relaxed", "")
+    reports, _copied = lab_copy(model, "", "writel", "readl_relaxed", "")
     assert [r.rule for r in reports] == ["relaxed-status-read"]
     assert "after a relaxed read of STATUS" in reports[0].message
-    assert _transfer(model, "", "writel", "readl_relaxed", "rmb")[0] == []
+    assert lab_copy(model, "", "writel", "readl_relaxed", "rmb")[0] == []
 
 
 @pytest.mark.parametrize("model", MODELS)
