@@ -480,8 +480,7 @@ class Sanitizer:
         """An MMIO write while stores are unordered, or after a relaxed one was."""
         u = self._unordered
         if ordered or u is None:  # writeX() starts with wmb(): earlier stores go first
-            if ordered:
-                self._unordered = None
+            self._unordered = None
             self._last_write.pop(device, None)
             return
         fn = frame.f_locals.get("name", "writel_relaxed") if frame.f_code.co_name == "accessor" \
